@@ -1,0 +1,67 @@
+// Package app is the service's composition root: from a validated
+// configuration it builds the Twilio client, the feature services of package
+// webhooks and the HTTP server with every route. `flexhooks serve` and the
+// end-to-end tests build the service through it, so tests run exactly the
+// wiring production runs.
+package app
+
+import (
+	"log/slog"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/flexhooks/flexhooks/internal/config"
+	"github.com/flexhooks/flexhooks/internal/server"
+	"github.com/flexhooks/flexhooks/internal/twilio"
+	"github.com/flexhooks/flexhooks/webhooks"
+)
+
+// App is the assembled service.
+type App struct {
+	Server *server.Server
+	Twilio *twilio.Client
+}
+
+// New assembles the service. reg may be nil (a private registry is made).
+func New(cfg config.Config, log *slog.Logger, reg *prometheus.Registry) (*App, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if reg == nil {
+		reg = prometheus.NewRegistry()
+	}
+	tw, err := twilio.New(twilio.Options{
+		AccountSID:   cfg.AccountSID,
+		AuthToken:    cfg.AuthToken,
+		APIKey:       cfg.APIKey,
+		APISecret:    cfg.APISecret,
+		WorkspaceSID: cfg.WorkspaceSID,
+		EmulatorURL:  cfg.EmulatorURL,
+		Timeout:      cfg.TwilioTimeout,
+		Retry:        twilio.RetryPolicy{MaxAttempts: cfg.TwilioMaxAttempts},
+		Logger:       log,
+		Registerer:   reg,
+	})
+	if err != nil {
+		return nil, err
+	}
+	parks := webhooks.NewParks(tw.Operations(cfg.SyncServiceSID), webhooks.ParkConfig{
+		PublicBaseURL: cfg.PublicBaseURL,
+		WorkspaceSid:  cfg.WorkspaceSID,
+		ParkedList:    cfg.ParkedList,
+		ParkedTTL:     cfg.ParkedTTL,
+	}, log)
+	srv := server.New(server.Options{
+		Logger:             log,
+		Registerer:         reg,
+		Gatherer:           reg,
+		AuthToken:          cfg.AuthToken,
+		PublicBaseURL:      cfg.PublicBaseURL,
+		Tokens:             tw,
+		Ready:              tw,
+		CORSAllowedOrigins: cfg.CORSAllowedOrigins,
+		MaxBodyBytes:       cfg.MaxRequestBodyBytes,
+		Routes:             parkRoutes(parks),
+	})
+	return &App{Server: srv, Twilio: tw}, nil
+}

@@ -1,0 +1,52 @@
+package app
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+
+	"github.com/flexhooks/flexhooks/internal/config"
+	"github.com/flexhooks/flexhooks/internal/server"
+	"github.com/flexhooks/flexhooks/internal/twilio"
+	"github.com/flexhooks/flexhooks/webhooks"
+)
+
+// newParks builds park and unpark from the configuration: Sync maps in the
+// configured Sync service, the webhook on the public URL, the workspace the
+// unpark invites route in. publicBaseURL is the resolved one (embedded mode
+// makes it up from ADDR).
+func newParks(cfg config.Config, publicBaseURL, workspaceSID string, tw *twilio.Client, log *slog.Logger) *webhooks.Parks {
+	return webhooks.NewParks(tw.Operations(cfg.SyncServiceSID), webhooks.ParkConfig{
+		PublicBaseURL: publicBaseURL,
+		WorkspaceSid:  workspaceSID,
+		ParkedList:    cfg.ParkedList,
+		ParkedTTL:     cfg.ParkedTTL,
+	}, log)
+}
+
+// parkRoutes mounts park, unpark and the parked list: the native paths and
+// flex-project-template's, which take the same fields, so that its plugin
+// works by pointing it at flexhooks.
+func parkRoutes(p *webhooks.Parks) []server.Route {
+	park := server.Endpoint(func(ctx context.Context, req *webhooks.ParkRequest) (*webhooks.ParkResponse, error) {
+		return p.Park(ctx, *req)
+	})
+	unpark := server.Endpoint(func(ctx context.Context, req *webhooks.UnparkRequest) (*webhooks.UnparkResponse, error) {
+		return p.Unpark(ctx, *req)
+	})
+	unparkHook := server.Endpoint(func(ctx context.Context, ev *webhooks.MessageAddedEvent) (*webhooks.UnparkResponse, error) {
+		return p.UnparkWebhook(ctx, *ev)
+	})
+	list := server.Endpoint(func(ctx context.Context, req *webhooks.ParkedListRequest) (*webhooks.ParkedListResponse, error) {
+		return p.ParkedList(ctx, *req)
+	})
+	return []server.Route{
+		{Method: http.MethodPost, Pattern: "/park-interaction", Name: "park", Auth: server.AuthFlexToken, Handler: park},
+		{Method: http.MethodPost, Pattern: "/features/park-interaction/flex/park-interaction", Name: "park", Auth: server.AuthFlexToken, Handler: park},
+		{Method: http.MethodPost, Pattern: "/unpark-interaction", Name: "unpark", Auth: server.AuthFlexToken, Handler: unpark},
+		{Method: http.MethodPost, Pattern: "/features/park-interaction/flex/unpark-interaction", Name: "unpark", Auth: server.AuthFlexToken, Handler: unpark},
+		{Method: http.MethodPost, Pattern: webhooks.UnparkWebhookPath, Name: "unpark-webhook", Auth: server.AuthSignature, Handler: unparkHook},
+		{Method: http.MethodPost, Pattern: "/features/park-interaction/common/unpark-interaction", Name: "unpark-webhook", Auth: server.AuthSignature, Handler: unparkHook},
+		{Method: http.MethodGet, Pattern: "/parked-interactions", Name: "parked-list", Auth: server.AuthFlexToken, Handler: list},
+	}
+}

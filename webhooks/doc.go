@@ -1,0 +1,44 @@
+// Package webhooks holds the service's operations, one file per function in
+// the style of Twilio Functions: each file has its request type and its
+// validation, the orchestration of the Twilio calls, and its response.
+//
+// The package declares the Twilio operations it needs as small interfaces
+// (see twilio.go); internal/twilio implements them over twilio-go, and tests
+// drive the real implementation against the emulator rather than mocking it.
+//
+// Park and unpark (park.go, unpark.go, unpark_webhook.go, parked_list.go,
+// parkstate.go) keep no state in the process. A park lives in Twilio as:
+//
+//   - the park record under one key ("flexhooksPark") of the conversation's
+//     attributes: everything needed to route the conversation again;
+//   - a conversation-scoped webhook (onMessageAdded → /webhooks/unpark-interaction)
+//     that brings the conversation back when the customer writes;
+//   - a claim item keyed by the conversation SID in the Sync map
+//     "flexhooks_parks", which makes two concurrent parks of one conversation
+//     one park, and keeps a second copy of the record;
+//   - optionally, the parked-list item in ParkedInteractions_{workerSid} that
+//     flex-project-template's plugin reads.
+//
+// Exactly-once unpark rests on one atomic claim in Twilio: deleting the
+// unpark webhook. Only one caller's delete succeeds; every other (concurrent
+// messages, Twilio's retries, other replicas) gets 404 and does nothing.
+//
+// Only the customer's messages unpark. The webhook URL carries a digest of
+// the customer's identity (?customer=…, signed by Twilio with the rest of
+// the URL), so the author of each message is judged from the event alone,
+// before any Twilio call: agents, the system and this service's own
+// messages never match.
+//
+// A park outliving a WhatsApp or Messenger 24-hour window: the parked-list
+// item expires with the window (ParkedTTL, 24 h; SMS items never expire),
+// since the agent can no longer write free text and the plugin's list should
+// not offer a conversation nobody can answer. The park itself does not
+// expire: the webhook and the record stay, and the customer's reply (which
+// reopens the window) resumes the conversation as always; the expired item
+// is simply not there to delete. POST /unpark-interaction still works with
+// the conversation SID after the item has gone.
+//
+// A parked conversation is recognised by IsParked(attributes): the
+// inactivity timeout must leave such a conversation open (it has no agent
+// and waits for the customer by design).
+package webhooks

@@ -1,0 +1,381 @@
+package webhooks
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/flexhooks/flexhooks"
+)
+
+// ParkRequest is POST /park-interaction, with flex-project-template's field
+// names so that its plugin works unchanged (form or JSON).
+type ParkRequest struct {
+	ConversationSid       string    `json:"conversationSid" form:"conversationSid"`
+	InteractionSid        string    `json:"interactionSid" form:"interactionSid"`
+	ChannelSid            string    `json:"channelSid" form:"channelSid"`
+	ParticipantSid        string    `json:"participantSid" form:"participantSid"`
+	ChannelType           string    `json:"channelType" form:"channelType"`
+	TaskSid               string    `json:"taskSid" form:"taskSid"`
+	WorkflowSid           string    `json:"workflowSid" form:"workflowSid"`
+	TaskChannelUniqueName string    `json:"taskChannelUniqueName" form:"taskChannelUniqueName"`
+	QueueName             string    `json:"queueName" form:"queueName"`
+	QueueSid              string    `json:"queueSid" form:"queueSid"`
+	TaskAttributes        jsonField `json:"taskAttributes" form:"taskAttributes"`
+	// WorkerSid is the parking agent; it defaults to the token's worker.
+	WorkerSid string `json:"workerSid" form:"workerSid"`
+	// CreateUpdateSyncMapItem asks for the parked-list item.
+	CreateUpdateSyncMapItem boolField `json:"createUpdateSyncMapItem" form:"createUpdateSyncMapItem"`
+}
+
+// ParkResponse is the answer to a park: the park as it stands in Twilio.
+type ParkResponse struct {
+	Parked bool `json:"parked"`
+	// AlreadyParked: the conversation was parked before this request (or by
+	// a concurrent one); nothing was changed.
+	AlreadyParked   bool       `json:"alreadyParked"`
+	ConversationSid string     `json:"conversationSid"`
+	WebhookSid      string     `json:"webhookSid,omitempty"`
+	ParkedAt        time.Time  `json:"parkedAt"`
+	Park            ParkRecord `json:"park"`
+}
+
+// validate checks every field, fills the defaults, and returns the record
+// the park will store. It makes no Twilio call: a 400 changes nothing.
+func (r *ParkRequest) validate(caller flexhooks.Caller) (ParkRecord, error) {
+	f := fieldErrors{}
+	f.sid("conversationSid", r.ConversationSid, "CH")
+	f.sid("interactionSid", r.InteractionSid, "KD")
+	f.sid("channelSid", r.ChannelSid, "UO")
+	f.sid("participantSid", r.ParticipantSid, "UT")
+	f.sid("workflowSid", r.WorkflowSid, "WW")
+	f.optionalSID("taskSid", r.TaskSid, "WT")
+	f.optionalSID("queueSid", r.QueueSid, "WQ")
+	f.required("taskChannelUniqueName", r.TaskChannelUniqueName)
+	if r.WorkerSid == "" {
+		r.WorkerSid = caller.WorkerSid
+	}
+	f.sid("workerSid", r.WorkerSid, "WK")
+	f.check("createUpdateSyncMapItem", r.CreateUpdateSyncMapItem.err)
+	var attrs map[string]any
+	if r.TaskAttributes.err != nil {
+		f["taskAttributes"] = r.TaskAttributes.err.Error()
+	} else if r.TaskAttributes.IsZero() {
+		f["taskAttributes"] = "required (the task's attributes as a JSON object)"
+	} else if err := decodeJSON(r.TaskAttributes.JSON, &attrs); err != nil || attrs == nil {
+		f["taskAttributes"] = "must be a JSON object"
+	} else if customerIdentity(attrs) == "" {
+		// Without it the customer's messages cannot be told from others,
+		// and the park could never be resumed by the customer.
+		f["taskAttributes"] = "must name the customer (customerAddress or from), as Flex sets them"
+	}
+	channelType := strings.ToLower(strings.TrimSpace(r.ChannelType))
+	if channelType == "" {
+		channelType, _ = attrs["channelType"].(string)
+	}
+	if channelType == "" {
+		f["channelType"] = "required (sms, whatsapp, chat, messenger…)"
+	}
+	if err := f.err(); err != nil {
+		return ParkRecord{}, err
+	}
+	return ParkRecord{
+		ConversationSid:       r.ConversationSid,
+		InteractionSid:        r.InteractionSid,
+		ChannelSid:            r.ChannelSid,
+		ParticipantSid:        r.ParticipantSid,
+		ChannelType:           channelType,
+		TaskSid:               r.TaskSid,
+		WorkflowSid:           r.WorkflowSid,
+		TaskChannelUniqueName: r.TaskChannelUniqueName,
+		QueueName:             r.QueueName,
+		QueueSid:              r.QueueSid,
+		WorkerSid:             r.WorkerSid,
+		TaskAttributes:        attrs,
+	}, nil
+}
+
+// Park parks a conversation: the agent leaves (their task completes), the
+// customer stays, and the customer's next message brings the conversation
+// back. Two sequential round trips:
+//
+//  1. fetch the conversation ‖ create the unpark webhook ‖ claim the park
+//     (a Sync item create only one concurrent park wins);
+//  2. merge the record into the attributes ‖ close the agent's participant ‖
+//     write the parked-list item.
+//
+// The webhook exists before the agent leaves, so the customer can never be
+// left without a way back; if closing the participant fails, everything
+// created is removed again.
+func (p *Parks) Park(ctx context.Context, req ParkRequest) (*ParkResponse, error) {
+	caller, ok := flexhooks.CallerFrom(ctx)
+	if !ok {
+		return nil, flexhooks.Errorf(flexhooks.EUNAUTHORIZED, "a Flex token is required")
+	}
+	rec, err := req.validate(caller)
+	if err != nil {
+		return nil, err
+	}
+	logSids(ctx, "conversationSid", rec.ConversationSid, "taskSid", rec.TaskSid, "interactionSid", rec.InteractionSid, "workerSid", rec.WorkerSid)
+	if !caller.MayActFor(rec.WorkerSid) {
+		return nil, flexhooks.Errorf(flexhooks.EFORBIDDEN, "only the parking agent %s or a supervisor may park this conversation", rec.WorkerSid)
+	}
+	rec.ParkedAt = p.now().UTC()
+	rec.Listed = p.cfg.ParkedList || bool(req.CreateUpdateSyncMapItem.Bool)
+	csid := rec.ConversationSid
+
+	// Round trip 1.
+	var (
+		conv                     Conversation
+		hookSid                  string
+		convErr, hookErr, clmErr error
+	)
+	parallel(
+		func() { conv, convErr = p.tw.FetchConversation(ctx, csid) },
+		func() {
+			hookSid, hookErr = p.tw.CreateConversationWebhook(ctx, csid, p.unparkWebhook(rec))
+		},
+		func() { clmErr = p.tw.CreateSyncMapItem(ctx, ParkClaimMap, csid, rec, 0) },
+	)
+	claimed := clmErr == nil
+	undo := func(reason string) {
+		uctx, cancel := p.undoContext(ctx)
+		defer cancel()
+		var fns []func()
+		if hookErr == nil {
+			fns = append(fns, func() {
+				p.bestEffort(uctx, reason, "delete webhook", p.tw.DeleteConversationWebhook(uctx, csid, hookSid))
+			})
+		}
+		if claimed {
+			fns = append(fns, func() { p.bestEffort(uctx, reason, "delete claim", p.tw.DeleteSyncMapItem(uctx, ParkClaimMap, csid)) })
+		}
+		parallel(fns...)
+	}
+
+	if convErr != nil {
+		undo("conversation fetch failed")
+		return nil, conversationError(csid, convErr)
+	}
+	existing, attrErr := parkFromAttributes(conv.Attributes)
+	var stale *ParkRecord
+	if existing != nil && existing.ParticipantSid != rec.ParticipantSid {
+		// The record names another agent participant than the one parking
+		// now: the conversation was resumed (a new task, a new participant)
+		// and the record outlived it, its removal having failed. It is no
+		// park; this park replaces it.
+		stale, existing = existing, nil
+	}
+	switch {
+	case errors.Is(attrErr, errNotObject):
+		undo("attributes not an object")
+		return nil, &flexhooks.Error{Code: flexhooks.EUNPROCESSABLE, Message: "the conversation's attributes are not a JSON object; the park record cannot be merged into them", Err: attrErr}
+	case conv.State == "closed":
+		undo("conversation closed")
+		return nil, flexhooks.Errorf(flexhooks.ECONFLICT, "conversation %s is closed and cannot be parked", csid)
+	case existing != nil:
+		undo("already parked")
+		return alreadyParked(*existing), nil
+	}
+	if clmErr != nil && isConflict(clmErr) {
+		// Another park holds the claim. Return its park, unless the claim
+		// is the leftover of a park that never finished: then take it over.
+		resp, retake, err := p.existingClaim(ctx, csid, stale)
+		if !retake {
+			undo("claim held by another park")
+			return resp, err
+		}
+		clmErr = p.tw.CreateSyncMapItem(ctx, ParkClaimMap, csid, rec, 0)
+		claimed = clmErr == nil
+		if isConflict(clmErr) {
+			undo("claim taken concurrently")
+			resp, _, err := p.existingClaim(ctx, csid, nil)
+			return resp, err
+		}
+	}
+	if clmErr == nil && isTooManyWebhooks(hookErr) {
+		// Twilio allows five scoped webhooks per conversation, and the
+		// losers of a concurrent park hold some for a moment: they remove
+		// them at once, so the winner tries again shortly.
+		hookSid, hookErr = p.createWebhookPatiently(ctx, csid, rec)
+		if isTooManyWebhooks(hookErr) {
+			undo("too many webhooks")
+			return nil, &flexhooks.Error{Code: flexhooks.EUNPROCESSABLE, TwilioCode: twilioTooManyWebhooks,
+				Message: "conversation " + csid + " already has the five scoped webhooks Twilio allows; the unpark webhook cannot be added (Twilio error 50361)", Err: hookErr}
+		}
+	}
+	if clmErr != nil || hookErr != nil {
+		undo("round trip 1 failed")
+		if clmErr != nil {
+			return nil, clmErr
+		}
+		return nil, hookErr
+	}
+
+	// Round trip 2.
+	rec.WebhookSid = hookSid
+	attrs, err := withPark(conv.Attributes, rec)
+	if err != nil {
+		undo("attributes merge failed")
+		return nil, err
+	}
+	var attrsErr, closeErr, listErr error
+	fns := []func(){
+		func() { attrsErr = p.tw.UpdateConversationAttributes(ctx, csid, attrs) },
+		func() {
+			closeErr = p.tw.CloseInteractionParticipant(ctx, rec.InteractionSid, rec.ChannelSid, rec.ParticipantSid)
+		},
+	}
+	if rec.Listed {
+		fns = append(fns, func() {
+			listErr = p.tw.PutSyncMapItem(ctx, ParkedListMap(rec.WorkerSid), csid, parkedListItem(rec), parkedListTTL(rec.ChannelType, p.cfg.ParkedTTL))
+		})
+	}
+	parallel(fns...)
+
+	if closeErr != nil {
+		// A close whose answer was lost may have happened: undoing the park
+		// then would strand the customer (no agent, no way back). Ask.
+		active, verr := p.tw.InteractionParticipantActive(ctx, rec.InteractionSid, rec.ChannelSid, rec.ParticipantSid)
+		switch {
+		case verr != nil:
+			// Unknown: keep the park, which strands nobody (at worst the
+			// agent keeps a task the customer's next message duplicates).
+			p.log.ErrorContext(ctx, "park: closing the participant failed and its state is unknown; the park is kept",
+				"conversationSid", csid, "err", closeErr, "verifyErr", verr)
+			return nil, closeErr
+		case !active:
+			closeErr = nil // it did close
+		}
+	}
+	if closeErr != nil {
+		// The agent is still in the conversation: un-park completely, so
+		// that the state is exactly what it was before the request.
+		uctx, cancel := p.undoContext(ctx)
+		var ufns []func()
+		if attrsErr == nil {
+			ufns = append(ufns, func() {
+				p.bestEffort(uctx, "close failed", "restore attributes", p.restoreAttributes(uctx, csid))
+			})
+		}
+		if rec.Listed && listErr == nil {
+			ufns = append(ufns, func() {
+				p.bestEffort(uctx, "close failed", "delete list item", p.tw.DeleteSyncMapItem(uctx, ParkedListMap(rec.WorkerSid), csid))
+			})
+		}
+		parallel(ufns...)
+		cancel()
+		undo("close participant failed")
+		return nil, closeErr
+	}
+	if attrsErr != nil {
+		// The agent has left, the webhook and the claim (which holds the
+		// record too) are in place: a customer message still resumes the
+		// conversation. Try once more so the attributes say it is parked.
+		attrsErr = p.tw.UpdateConversationAttributes(ctx, csid, attrs)
+		if attrsErr != nil {
+			p.log.ErrorContext(ctx, "park: the record could not be written to the conversation attributes; unpark will use the Sync claim",
+				"conversationSid", csid, "err", attrsErr)
+		}
+	}
+	if listErr != nil {
+		p.log.WarnContext(ctx, "park: the parked-list item could not be written", "conversationSid", csid, "workerSid", rec.WorkerSid, "err", listErr)
+	}
+	return &ParkResponse{Parked: true, ConversationSid: csid, WebhookSid: hookSid, ParkedAt: rec.ParkedAt, Park: rec}, nil
+}
+
+// twilioTooManyWebhooks is Conversations' "more than five scoped webhooks".
+const twilioTooManyWebhooks = 50361
+
+func isTooManyWebhooks(err error) bool {
+	var e *flexhooks.Error
+	return errors.As(err, &e) && e.TwilioCode == twilioTooManyWebhooks
+}
+
+// createWebhookPatiently retries the unpark webhook's create while the
+// conversation is at Twilio's webhook limit, for under a second.
+func (p *Parks) createWebhookPatiently(ctx context.Context, csid string, rec ParkRecord) (string, error) {
+	var (
+		sid string
+		err error
+	)
+	for _, wait := range []time.Duration{50 * time.Millisecond, 100 * time.Millisecond, 200 * time.Millisecond, 400 * time.Millisecond} {
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return "", ctx.Err()
+		case <-t.C:
+		}
+		sid, err = p.tw.CreateConversationWebhook(ctx, csid, p.unparkWebhook(rec))
+		if !isTooManyWebhooks(err) {
+			return sid, err
+		}
+	}
+	return sid, err
+}
+
+func alreadyParked(rec ParkRecord) *ParkResponse {
+	return &ParkResponse{Parked: true, AlreadyParked: true, ConversationSid: rec.ConversationSid, WebhookSid: rec.WebhookSid, ParkedAt: rec.ParkedAt, Park: rec}
+}
+
+// existingClaim reads the claim another park holds. retake reports a stale
+// claim (deleted here) that the caller may claim again: the leftover of the
+// stale record in the attributes, if any, or a claim older than any park
+// takes (its park crashed between its round trips).
+func (p *Parks) existingClaim(ctx context.Context, csid string, staleRec *ParkRecord) (resp *ParkResponse, retake bool, err error) {
+	item, err := p.tw.FetchSyncMapItem(ctx, ParkClaimMap, csid)
+	if isNotFound(err) {
+		// The other park failed and undid itself between our create and
+		// this fetch: nothing is parked, and a retry will park.
+		return nil, false, flexhooks.Errorf(flexhooks.ECONFLICT, "a concurrent park of conversation %s failed; try again", csid)
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	var rec ParkRecord
+	if err := decodeJSON(item.Data, &rec); err != nil || rec.InteractionSid == "" {
+		rec = ParkRecord{}
+	}
+	leftover := staleRec != nil && rec.ParticipantSid == staleRec.ParticipantSid
+	old := !item.DateCreated.IsZero() && p.now().Sub(item.DateCreated) > p.cfg.StaleClaimAfter
+	if leftover || old {
+		// The conversation attributes hold no live record (checked by the
+		// caller), so this claim belongs to no park: drop it.
+		if err := p.tw.DeleteSyncMapItem(ctx, ParkClaimMap, csid); err != nil && !isNotFound(err) {
+			return nil, false, err
+		}
+		p.log.WarnContext(ctx, "park: took over a stale park claim", "conversationSid", csid, "claimedAt", item.DateCreated)
+		return nil, true, nil
+	}
+	if rec.ConversationSid == "" {
+		rec.ConversationSid = csid
+	}
+	return alreadyParked(rec), false, nil
+}
+
+// restoreAttributes removes the park key from the conversation's current
+// attributes (re-read, so that a concurrent change by someone else is kept).
+func (p *Parks) restoreAttributes(ctx context.Context, csid string) error {
+	conv, err := p.tw.FetchConversation(ctx, csid)
+	if err != nil {
+		return err
+	}
+	attrs, err := withoutPark(conv.Attributes)
+	if err != nil {
+		return err
+	}
+	return p.tw.UpdateConversationAttributes(ctx, csid, attrs)
+}
+
+// bestEffort logs a failed compensation step. The step's absence is
+// harmless by design (an extra webhook unparks nothing that is not parked;
+// a claim without a park record is taken over when stale), so it does not
+// replace the error the caller gets.
+func (p *Parks) bestEffort(ctx context.Context, reason, step string, err error) {
+	if err == nil || isNotFound(err) {
+		return
+	}
+	p.log.ErrorContext(ctx, "compensation step failed", "reason", reason, "step", step, "err", err)
+}

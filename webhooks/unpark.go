@@ -1,0 +1,295 @@
+package webhooks
+
+import (
+	"context"
+	"maps"
+
+	"github.com/flexhooks/flexhooks"
+)
+
+// UnparkRequest is POST /unpark-interaction: an agent (or supervisor)
+// resumes a parked conversation from the parked list. The field names are
+// flex-project-template's.
+type UnparkRequest struct {
+	ConversationSid string `json:"ConversationSid" form:"ConversationSid"`
+	// WebhookSid is the unpark webhook as the plugin's list item names it.
+	// Optional: the webhook is found on the conversation either way.
+	WebhookSid string `json:"WebhookSid" form:"WebhookSid"`
+	// RouteToSameWorker routes straight to the parking agent instead of
+	// through the workflow.
+	RouteToSameWorker boolField `json:"RouteToSameWorker" form:"RouteToSameWorker"`
+}
+
+// UnparkResponse is the answer to an unpark, from the agent or the customer.
+type UnparkResponse struct {
+	// Unparked: this request routed the conversation again.
+	Unparked bool `json:"unparked"`
+	// Reason says why nothing was done when Unparked is false.
+	Reason          string `json:"reason,omitempty"`
+	ConversationSid string `json:"conversationSid"`
+	InviteSid       string `json:"inviteSid,omitempty"`
+}
+
+// Reasons an unpark does nothing; the request itself was fine.
+const (
+	ReasonAlreadyUnparked = "already unparked"      // another request won the claim
+	ReasonNotCustomer     = "not the customer"      // an agent's, the system's or the service's own message
+	ReasonNotParked       = "not parked"            // a leftover webhook, now removed
+	ReasonParkInProgress  = "park in progress"      // the customer wrote while the agent was parking
+	ReasonIgnoredEvent    = "not an onMessageAdded" // an event type the webhook does not act on
+	ReasonClosed          = "conversation closed"
+)
+
+func (r *UnparkRequest) validate() error {
+	f := fieldErrors{}
+	f.sid("ConversationSid", r.ConversationSid, "CH")
+	f.optionalSID("WebhookSid", r.WebhookSid, "WH")
+	f.check("RouteToSameWorker", r.RouteToSameWorker.err)
+	return f.err()
+}
+
+// Unpark resumes a parked conversation on an agent's request. Three
+// sequential round trips: the parking agent must be known (from the
+// conversation) before the claim, or a refused request would have changed
+// something; the invite must follow the claim, or two requests could both
+// invite.
+//
+//  1. fetch the conversation ‖ list its webhooks;
+//  2. delete the unpark webhook: the claim only one unpark wins;
+//  3. invite ‖ clear the park key ‖ delete the list item and the claim.
+func (p *Parks) Unpark(ctx context.Context, req UnparkRequest) (*UnparkResponse, error) {
+	caller, ok := flexhooks.CallerFrom(ctx)
+	if !ok {
+		return nil, flexhooks.Errorf(flexhooks.EUNAUTHORIZED, "a Flex token is required")
+	}
+	if err := req.validate(); err != nil {
+		return nil, err
+	}
+	csid := req.ConversationSid
+	logSids(ctx, "conversationSid", csid)
+
+	var (
+		conv           Conversation
+		hooks          []Webhook
+		convErr, lsErr error
+	)
+	parallel(
+		func() { conv, convErr = p.tw.FetchConversation(ctx, csid) },
+		func() { hooks, lsErr = p.tw.ListConversationWebhooks(ctx, csid) },
+	)
+	if convErr != nil {
+		return nil, conversationError(csid, convErr)
+	}
+	if conv.State == "closed" {
+		return nil, flexhooks.Errorf(flexhooks.ECONFLICT, "conversation %s is closed; a closed conversation cannot be resumed", csid)
+	}
+	rec, err := parkFromAttributes(conv.Attributes)
+	if err != nil || rec == nil {
+		return nil, flexhooks.Errorf(flexhooks.ECONFLICT, "conversation %s is not parked", csid)
+	}
+	logSids(ctx, "taskSid", rec.TaskSid, "interactionSid", rec.InteractionSid, "workerSid", rec.WorkerSid)
+	if !caller.MayActFor(rec.WorkerSid) {
+		return nil, flexhooks.Errorf(flexhooks.EFORBIDDEN, "only the parking agent %s or a supervisor may resume this conversation", rec.WorkerSid)
+	}
+	if req.RouteToSameWorker.Bool && rec.QueueSid == "" {
+		return nil, flexhooks.Errorf(flexhooks.EUNPROCESSABLE, "the park of conversation %s has no queueSid, which routing to the same worker needs; resume it without RouteToSameWorker", csid)
+	}
+	if lsErr != nil {
+		return nil, lsErr
+	}
+	hook := p.pickUnparkWebhook(hooks, req.WebhookSid)
+	if hook == nil {
+		// Parked, but no webhook: another unpark has claimed it and is
+		// routing the conversation right now.
+		return &UnparkResponse{ConversationSid: csid, Reason: ReasonAlreadyUnparked}, nil
+	}
+
+	if err := p.tw.DeleteConversationWebhook(ctx, csid, hook.Sid); err != nil {
+		if isNotFound(err) {
+			return &UnparkResponse{ConversationSid: csid, Reason: ReasonAlreadyUnparked}, nil
+		}
+		return nil, err
+	}
+	invite, err := p.resume(ctx, conv, *rec, *hook, bool(req.RouteToSameWorker.Bool))
+	if err != nil {
+		return nil, err
+	}
+	return &UnparkResponse{Unparked: true, ConversationSid: csid, InviteSid: invite}, nil
+}
+
+// pickUnparkWebhook returns the webhook named by sid when it is there, else
+// the conversation's unpark webhook, else nil.
+func (p *Parks) pickUnparkWebhook(hooks []Webhook, sid string) *Webhook {
+	var found *Webhook
+	for i := range hooks {
+		if !p.isUnparkWebhook(hooks[i]) {
+			continue
+		}
+		if hooks[i].Sid == sid {
+			return &hooks[i]
+		}
+		if found == nil {
+			found = &hooks[i]
+		}
+	}
+	return found
+}
+
+// resume routes a parked conversation again, once its caller has won the
+// claim (deleted the unpark webhook). One round trip: the invite ‖ clearing
+// the park key ‖ deleting the list item and the claim. If the invite fails,
+// the park is put back (a new webhook, the key and the list item) so that the
+// next customer message or a retry from the list resumes it; the error is
+// returned.
+func (p *Parks) resume(ctx context.Context, conv Conversation, rec ParkRecord, claimed Webhook, sameWorker bool) (string, error) {
+	csid := conv.Sid
+	var (
+		inviteSid                              string
+		inviteErr, attrsErr, listErr, claimErr error
+	)
+	fns := []func(){
+		func() {
+			inviteSid, inviteErr = p.tw.CreateInteractionInvite(ctx, rec.InteractionSid, rec.ChannelSid, p.inviteRouting(rec, claimed.Sid, sameWorker))
+		},
+		func() { claimErr = p.tw.DeleteSyncMapItem(ctx, ParkClaimMap, csid) },
+	}
+	cleared, err := withoutPark(conv.Attributes)
+	if err == nil && IsParked(conv.Attributes) {
+		fns = append(fns, func() { attrsErr = p.tw.UpdateConversationAttributes(ctx, csid, cleared) })
+	}
+	if rec.Listed {
+		fns = append(fns, func() { listErr = p.tw.DeleteSyncMapItem(ctx, ParkedListMap(rec.WorkerSid), csid) })
+	}
+	parallel(fns...)
+
+	if inviteErr != nil {
+		if sid, ok := p.inviteMade(ctx, rec, claimed.Sid); ok {
+			// The invite was made and only its answer was lost: restoring
+			// the park now would make a second task on the next message.
+			inviteSid, inviteErr = sid, nil
+		}
+	}
+	if inviteErr != nil {
+		p.restorePark(ctx, conv, rec, claimed.URL)
+		return "", inviteErr
+	}
+	// The conversation is routed. A failed cleanup step is retried once; a
+	// leftover after that is stale bookkeeping, never a second task: the
+	// next park recognises a record or claim of an earlier participant and
+	// replaces it, and an expired list item goes by itself.
+	var retry []func()
+	failed := func(err error) bool { return err != nil && !isNotFound(err) }
+	if failed(attrsErr) {
+		retry = append(retry, func() {
+			if err := p.restoreAttributes(ctx, csid); err != nil {
+				p.log.WarnContext(ctx, "unpark: could not clear the park key", "conversationSid", csid, "err", err)
+			}
+		})
+	}
+	if failed(listErr) {
+		retry = append(retry, func() {
+			if err := p.tw.DeleteSyncMapItem(ctx, ParkedListMap(rec.WorkerSid), csid); failed(err) {
+				p.log.WarnContext(ctx, "unpark: could not delete the list item", "conversationSid", csid, "err", err)
+			}
+		})
+	}
+	if failed(claimErr) {
+		retry = append(retry, func() {
+			if err := p.tw.DeleteSyncMapItem(ctx, ParkClaimMap, csid); failed(err) {
+				p.log.WarnContext(ctx, "unpark: could not delete the park claim", "conversationSid", csid, "err", err)
+			}
+		})
+	}
+	parallel(retry...)
+	logSids(ctx, "inviteSid", inviteSid)
+	return inviteSid, nil
+}
+
+// inviteRouting is the invite's Routing: the original workflow, task channel
+// and task attributes, plus originalRouting so that a workflow filter with
+// known_worker_sid = task.originalRouting.workerSid brings the conversation
+// back to the parking agent. Routing to the same worker names the worker and
+// queue outright.
+func (p *Parks) inviteRouting(rec ParkRecord, unparkID string, sameWorker bool) map[string]any {
+	attrs := maps.Clone(rec.TaskAttributes)
+	if attrs == nil {
+		attrs = map[string]any{}
+	}
+	attrs[unparkIDAttribute] = unparkID
+	attrs["originalRouting"] = map[string]any{
+		"queueName": rec.QueueName,
+		"queueSid":  rec.QueueSid,
+		"workerSid": rec.WorkerSid,
+	}
+	props := map[string]any{
+		"workspace_sid":            p.cfg.WorkspaceSid,
+		"workflow_sid":             rec.WorkflowSid,
+		"task_channel_unique_name": rec.TaskChannelUniqueName,
+		"attributes":               attrs,
+	}
+	if sameWorker {
+		props["worker_sid"] = rec.WorkerSid
+		props["queue_sid"] = rec.QueueSid
+	}
+	return map[string]any{"properties": props}
+}
+
+// unparkIDAttribute marks the task an unpark makes with the SID of the
+// webhook whose deletion was the claim: unique to one unpark, it tells
+// whether an invite whose answer was lost was made after all.
+const unparkIDAttribute = "flexhooksUnparkId"
+
+// inviteMade looks for the invite of this unpark among the channel's. When
+// the list cannot be read the answer is no: a second task is a smaller harm
+// than a customer left without a way back.
+func (p *Parks) inviteMade(ctx context.Context, rec ParkRecord, unparkID string) (string, bool) {
+	if unparkID == "" {
+		return "", false
+	}
+	invs, err := p.tw.ListInteractionInvites(ctx, rec.InteractionSid, rec.ChannelSid)
+	if err != nil {
+		p.log.WarnContext(ctx, "unpark: could not check whether the failed invite was made", "conversationSid", rec.ConversationSid, "err", err)
+		return "", false
+	}
+	for _, inv := range invs {
+		if id, _ := inv.TaskAttributes[unparkIDAttribute].(string); id == unparkID {
+			return inv.Sid, true
+		}
+	}
+	return "", false
+}
+
+// restorePark puts a park back after a failed invite: a new unpark webhook
+// first (the customer's way back), then the record (with the new webhook
+// SID), the list item and the claim.
+func (p *Parks) restorePark(ctx context.Context, conv Conversation, rec ParkRecord, hookURL string) {
+	uctx, cancel := p.undoContext(ctx)
+	defer cancel()
+	csid := conv.Sid
+	if hookURL == "" {
+		hookURL = p.unparkURL(customerHint(customerIdentity(rec.TaskAttributes)))
+	}
+	sid, err := p.tw.CreateConversationWebhook(uctx, csid, Webhook{Target: "webhook", URL: hookURL, Method: "POST", Filters: []string{"onMessageAdded"}})
+	if err != nil {
+		p.log.ErrorContext(ctx, "unpark: could not restore the unpark webhook after a failed invite; the conversation can be resumed from the parked list only",
+			"conversationSid", csid, "err", err)
+	} else {
+		rec.WebhookSid = sid
+	}
+	fns := []func(){
+		func() {
+			p.bestEffort(uctx, "invite failed", "restore claim", p.tw.PutSyncMapItem(uctx, ParkClaimMap, csid, rec, 0))
+		},
+	}
+	if attrs, err := withPark(conv.Attributes, rec); err == nil {
+		fns = append(fns, func() {
+			p.bestEffort(uctx, "invite failed", "restore park key", p.tw.UpdateConversationAttributes(uctx, csid, attrs))
+		})
+	}
+	if rec.Listed {
+		fns = append(fns, func() {
+			p.bestEffort(uctx, "invite failed", "restore list item", p.tw.PutSyncMapItem(uctx, ParkedListMap(rec.WorkerSid), csid, parkedListItem(rec), parkedListTTL(rec.ChannelType, p.cfg.ParkedTTL)))
+		})
+	}
+	parallel(fns...)
+}
