@@ -1,0 +1,79 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestRunRejectsUnknownCommands(t *testing.T) {
+	for _, args := range [][]string{nil, {"bogus"}} {
+		var out, errOut bytes.Buffer
+		err := run(context.Background(), args, &out, &errOut)
+		assert.Error(t, err, "args %q", args)
+		assert.Contains(t, errOut.String(), "usage: flexhooks")
+	}
+}
+
+func TestServeReportsEveryConfigProblem(t *testing.T) {
+	t.Setenv("TWILIO_ACCOUNT_SID", "not-a-sid")
+	t.Setenv("LOG_LEVEL", "loud")
+	t.Setenv("TWILIO_TIMEOUT", "ten seconds")
+	var out, errOut bytes.Buffer
+	err := run(context.Background(), []string{"serve"}, &out, &errOut)
+	require.Error(t, err)
+	for _, name := range []string{"TWILIO_ACCOUNT_SID", "LOG_LEVEL", "TWILIO_TIMEOUT"} {
+		assert.Contains(t, errOut.String(), "config: "+name, "one line names %s", name)
+	}
+}
+
+// syncBuffer lets the test read what a running command printed.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) { s.mu.Lock(); defer s.mu.Unlock(); return s.b.Write(p) }
+func (s *syncBuffer) String() string              { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+
+func TestServeEmbeddedAnswersAndStopsOnCancel(t *testing.T) {
+	t.Setenv("TWILIO_ACCOUNT_SID", "")
+	t.Setenv("ADDR", "127.0.0.1:0")
+	t.Setenv("EMULATOR_ADDR", "127.0.0.1:0")
+	ctx, cancel := context.WithCancel(context.Background())
+	var out syncBuffer
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, []string{"serve"}, &out, &syncBuffer{}) }()
+
+	var addr string
+	require.Eventually(t, func() bool {
+		for _, line := range strings.Split(out.String(), "\n") {
+			if rest, ok := strings.CutPrefix(line, "flexhooks listening on "); ok {
+				addr = strings.Fields(rest)[0]
+				return true
+			}
+		}
+		return false
+	}, 10*time.Second, 10*time.Millisecond, "serve never said where it listens: %s", out.String())
+	assert.Contains(t, out.String(), "Twilio emulator on http://127.0.0.1:")
+
+	resp, err := http.Get(strings.Replace(addr, "[::]", "127.0.0.1", 1) + "/readyz")
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusOK, resp.StatusCode, "ready: the embedded emulator answers as Twilio")
+
+	cancel()
+	select {
+	case err := <-done:
+		assert.NoError(t, err)
+	case <-time.After(15 * time.Second):
+		t.Fatal("serve did not stop after cancellation")
+	}
+}
