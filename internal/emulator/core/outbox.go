@@ -51,7 +51,8 @@ type Outbox struct {
 	cond     *sync.Cond
 	queued   []Webhook
 	inflight int
-	log      []Delivery
+	log      []Delivery // ring of the last maxDeliveryLog deliveries
+	logNext  int        // once the ring is full: the oldest entry, overwritten next
 }
 
 // maxDeliveryLog bounds the delivery log so a long run keeps flat memory.
@@ -119,14 +120,28 @@ func (o *Outbox) Settle(ctx context.Context) error {
 func (o *Outbox) Deliveries() []Delivery {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	return append([]Delivery(nil), o.log...)
+	out := make([]Delivery, 0, len(o.log))
+	out = append(out, o.log[o.logNext:]...)
+	return append(out, o.log[:o.logNext]...)
 }
 
 // ClearDeliveries empties the delivery log.
 func (o *Outbox) ClearDeliveries() {
 	o.mu.Lock()
-	o.log = nil
+	o.log, o.logNext = nil, 0
 	o.mu.Unlock()
+}
+
+// record adds d to the delivery log, overwriting the oldest entry once the
+// log holds maxDeliveryLog: a ring, so a long run neither grows memory nor
+// copies the log on every delivery. o.mu held.
+func (o *Outbox) record(d Delivery) {
+	if len(o.log) < maxDeliveryLog {
+		o.log = append(o.log, d)
+		return
+	}
+	o.log[o.logNext] = d
+	o.logNext = (o.logNext + 1) % maxDeliveryLog
 }
 
 func (o *Outbox) deliver(h Webhook) {
@@ -149,10 +164,7 @@ func (o *Outbox) deliver(h Webhook) {
 		o.Log.Warn("emulator webhook failed", "url", h.URL, "event", d.EventType, "status", d.Status, "error", d.Error, "attempts", d.Attempts)
 	}
 	o.mu.Lock()
-	o.log = append(o.log, d)
-	if len(o.log) > maxDeliveryLog {
-		o.log = append(o.log[:0:0], o.log[len(o.log)-maxDeliveryLog:]...)
-	}
+	o.record(d)
 	o.inflight--
 	o.cond.Broadcast()
 	o.mu.Unlock()
