@@ -45,12 +45,16 @@ func New(cfg config.Config, log *slog.Logger, reg *prometheus.Registry) (*App, e
 	if err != nil {
 		return nil, err
 	}
-	parks := webhooks.NewParks(tw.Operations(cfg.SyncServiceSID), webhooks.ParkConfig{
+	ops := tw.Operations(cfg.SyncServiceSID)
+	parks := webhooks.NewParks(ops, webhooks.ParkConfig{
 		PublicBaseURL: cfg.PublicBaseURL,
 		WorkspaceSid:  cfg.WorkspaceSID,
 		ParkedList:    cfg.ParkedList,
 		ParkedTTL:     cfg.ParkedTTL,
 	}, log)
+	// Each capability contributes its routes (routes_<capability>.go).
+	var routes []server.Route
+	routes = append(routes, parkRoutes(parks)...)
 	srv := server.New(server.Options{
 		Logger:             log,
 		Registerer:         reg,
@@ -61,7 +65,7 @@ func New(cfg config.Config, log *slog.Logger, reg *prometheus.Registry) (*App, e
 		Ready:              tw,
 		CORSAllowedOrigins: cfg.CORSAllowedOrigins,
 		MaxBodyBytes:       cfg.MaxRequestBodyBytes,
-		Routes:             parkRoutes(parks),
+		Routes:             routes,
 	})
 	return &App{Server: srv, Twilio: tw}, nil
 }

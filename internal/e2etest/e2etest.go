@@ -1,0 +1,262 @@
+// Package e2etest runs the whole service end to end for tests: a Twilio
+// emulator with a manual clock and one or more flexhooks replicas assembled
+// by internal/app (exactly as `flexhooks serve` assembles them) and wired to
+// it over HTTP, plus the helpers a test needs to play customer, agent and
+// Twilio: inbound messages, Flex tokens, reservation accepts, signed
+// webhooks, the clock, faults and the emulator's request log.
+package e2etest
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	twilioapi "github.com/twilio/twilio-go"
+	taskrouter "github.com/twilio/twilio-go/rest/taskrouter/v1"
+
+	"github.com/flexhooks/flexhooks/internal/app"
+	"github.com/flexhooks/flexhooks/internal/config"
+	"github.com/flexhooks/flexhooks/internal/emulator"
+	"github.com/flexhooks/flexhooks/internal/emulator/core"
+	"github.com/flexhooks/flexhooks/internal/emulator/emutest"
+	"github.com/flexhooks/flexhooks/internal/emulator/flex"
+)
+
+// Options shape a World.
+type Options struct {
+	// Replicas is the number of service instances sharing the emulator (default 1).
+	Replicas int
+	// Configure adjusts every replica's configuration before it starts.
+	Configure func(*config.Config)
+	// Seed replaces the emulator's default world.
+	Seed *emulator.Seed
+}
+
+// World is an emulator and the service replicas wired to it.
+type World struct {
+	T         testing.TB
+	Emu       *emulator.Emulator
+	EmuURL    string
+	Seeded    emulator.Seeded
+	AuthToken string
+	// Services are the replicas' base URLs (also their PUBLIC_BASE_URL).
+	Services []string
+	// Twilio is a twilio-go client on the emulator for what a test does as
+	// Twilio's other users would; its responses are checked against
+	// Twilio's OpenAPI specs when they are present.
+	Twilio *twilioapi.RestClient
+	HTTP   *http.Client
+}
+
+// Start builds the world and tears it down when the test ends. Set
+// E2E_LOG=1 to see the services' logs.
+func Start(t testing.TB, opts Options) *World {
+	t.Helper()
+	emu, err := emulator.New(emulator.Options{
+		AccountSID: emutest.AccountSID, AuthToken: emutest.AuthToken, ManualClock: true, Seed: opts.Seed,
+		WebhookRetryDelays: []time.Duration{50 * time.Millisecond, 100 * time.Millisecond},
+	})
+	require.NoError(t, err)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	emuURL := "http://" + ln.Addr().String()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = emu.ListenAndServe(ctx, ln) }()
+	t.Cleanup(func() { cancel(); <-done; emu.Close() })
+
+	w := &World{
+		T: t, Emu: emu, EmuURL: emuURL, Seeded: emu.SeededSIDs(), AuthToken: emutest.AuthToken,
+		Twilio: emutest.Client(t, emuURL), HTTP: &http.Client{Timeout: 30 * time.Second},
+	}
+	for range max(opts.Replicas, 1) {
+		w.Services = append(w.Services, w.startService(opts.Configure))
+	}
+	return w
+}
+
+func (w *World) startService(configure func(*config.Config)) string {
+	t := w.T
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	base := "http://" + ln.Addr().String()
+	cfg := config.Config{
+		AccountSID: emutest.AccountSID, AuthToken: emutest.AuthToken, EmulatorURL: w.EmuURL,
+		WorkspaceSID: w.Seeded.WorkspaceSID, ChatServiceSID: w.Seeded.ChatServiceSID, SyncServiceSID: "default",
+		TransferWorkflowSID: w.Seeded.TransferWorkflowSID,
+		TwilioTimeout:       10 * time.Second, TwilioMaxAttempts: 3,
+		PublicBaseURL: base, CORSAllowedOrigins: []string{"https://flex.twilio.com"},
+		MaxRequestBodyBytes: 1 << 20, ParkedTTL: 24 * time.Hour,
+	}
+	if configure != nil {
+		configure(&cfg)
+	}
+	log := slog.New(slog.DiscardHandler)
+	if os.Getenv("E2E_LOG") != "" {
+		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug})).With("service", base)
+	}
+	a, err := app.New(cfg, log, nil)
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = a.Server.Serve(ctx, ln) }()
+	t.Cleanup(func() { cancel(); <-done })
+	return base
+}
+
+// Control calls the emulator's control API; a non-2xx answer fails the test.
+func (w *World) Control(method, path string, body, out any) {
+	w.T.Helper()
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		require.NoError(w.T, err)
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequest(method, w.EmuURL+path, rd)
+	require.NoError(w.T, err)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := w.HTTP.Do(req)
+	require.NoError(w.T, err)
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	require.NoError(w.T, err)
+	require.Less(w.T, resp.StatusCode, 300, "%s %s: %s", method, path, b)
+	if out != nil {
+		require.NoError(w.T, json.Unmarshal(b, out), "%.300s", b)
+	}
+}
+
+// ContactCentreAddress is the "to" of inbound messages.
+const ContactCentreAddress = "+15550000000"
+
+// Inbound makes a customer write in, and waits for the webhooks it causes.
+func (w *World) Inbound(from, channel, body string) flex.InboundResult {
+	var out flex.InboundResult
+	w.Control(http.MethodPost, "/emulator/inbound", map[string]string{"from": from, "to": ContactCentreAddress, "channel": channel, "body": body}, &out)
+	return out
+}
+
+// Token returns a Flex token for a worker (friendly name or SID) and its SID.
+func (w *World) Token(worker string, roles ...string) (token, workerSid string) {
+	if len(roles) == 0 {
+		roles = []string{"agent"}
+	}
+	var out struct{ Token, WorkerSid string }
+	w.Control(http.MethodPost, "/emulator/workers/"+worker+"/token", map[string]any{"roles": roles}, &out)
+	return out.Token, out.WorkerSid
+}
+
+// Settle waits until every webhook in flight, and what it caused, is delivered.
+func (w *World) Settle() { w.Control(http.MethodPost, "/emulator/settle", nil, nil) }
+
+// Advance moves the virtual clock by an ISO-8601 duration and waits for the webhooks it fires.
+func (w *World) Advance(iso string) { w.Control(http.MethodPost, "/emulator/clock", map[string]string{"advance": iso}, nil) }
+
+// Faults replaces the emulator's fault rules; none clears them.
+func (w *World) Faults(rules ...emulator.Fault) {
+	if len(rules) == 0 {
+		w.Control(http.MethodDelete, "/emulator/faults", nil, nil)
+		return
+	}
+	w.Control(http.MethodPut, "/emulator/faults", rules, nil)
+}
+
+// Requests is the emulator's log of Twilio REST calls.
+func (w *World) Requests() []emulator.LoggedRequest {
+	var out struct{ Requests []emulator.LoggedRequest }
+	w.Control(http.MethodGet, "/emulator/requests", nil, &out)
+	return out.Requests
+}
+
+// ClearRequests empties the request log.
+func (w *World) ClearRequests() { w.Control(http.MethodDelete, "/emulator/requests", nil, nil) }
+
+// State is GET /emulator/state, decoded into out (a struct with the parts the test reads).
+func (w *World) State(out any) { w.Control(http.MethodGet, "/emulator/state", nil, out) }
+
+// AcceptReservation accepts the task's pending reservation through the real
+// TaskRouter API, as the agent's Flex UI does, waits for the webhooks it
+// fires, and returns the worker it went to.
+func (w *World) AcceptReservation(taskSid string) string {
+	w.T.Helper()
+	res, err := w.Twilio.TaskrouterV1.ListTaskReservation(w.Seeded.WorkspaceSID, taskSid,
+		(&taskrouter.ListTaskReservationParams{}).SetReservationStatus("pending"))
+	require.NoError(w.T, err)
+	require.NotEmpty(w.T, res, "no pending reservation for task %s", taskSid)
+	_, err = w.Twilio.TaskrouterV1.UpdateTaskReservation(w.Seeded.WorkspaceSID, taskSid, *res[0].Sid,
+		(&taskrouter.UpdateTaskReservationParams{}).SetReservationStatus("accepted"))
+	require.NoError(w.T, err)
+	w.Settle()
+	return *res[0].WorkerSid
+}
+
+// Post sends a plugin call with a Flex token: a form when body is url.Values
+// (the token in its Token field, as flex-project-template sends it), JSON
+// otherwise (the token as a Bearer header).
+func (w *World) Post(service, path, token string, body any) (int, map[string]any) {
+	w.T.Helper()
+	var rd io.Reader
+	ct := "application/json"
+	switch b := body.(type) {
+	case url.Values:
+		if token != "" {
+			b.Set("Token", token)
+		}
+		rd, ct = strings.NewReader(b.Encode()), "application/x-www-form-urlencoded"
+	default:
+		js, err := json.Marshal(body)
+		require.NoError(w.T, err)
+		rd = bytes.NewReader(js)
+	}
+	req, err := http.NewRequest(http.MethodPost, service+path, rd)
+	require.NoError(w.T, err)
+	req.Header.Set("Content-Type", ct)
+	if _, isForm := body.(url.Values); token != "" && !isForm {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	return w.do(req)
+}
+
+// Get sends a plugin GET with the token as a Bearer header.
+func (w *World) Get(service, pathAndQuery, token string) (int, map[string]any) {
+	req, err := http.NewRequest(http.MethodGet, service+pathAndQuery, nil)
+	require.NoError(w.T, err)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	return w.do(req)
+}
+
+// SignedPost posts a form webhook signed as Twilio signs it.
+func (w *World) SignedPost(fullURL string, form url.Values) (int, map[string]any) {
+	req, err := http.NewRequest(http.MethodPost, fullURL, strings.NewReader(form.Encode()))
+	require.NoError(w.T, err)
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("X-Twilio-Signature", core.Signature(w.AuthToken, fullURL, form))
+	return w.do(req)
+}
+
+func (w *World) do(req *http.Request) (int, map[string]any) {
+	w.T.Helper()
+	resp, err := w.HTTP.Do(req)
+	require.NoError(w.T, err)
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	require.NoError(w.T, err)
+	var out map[string]any
+	if len(b) > 0 {
+		require.NoError(w.T, json.Unmarshal(b, &out), "answer is not JSON: %.300s", b)
+	}
+	return resp.StatusCode, out
+}
