@@ -52,9 +52,14 @@ func New(cfg config.Config, log *slog.Logger, reg *prometheus.Registry) (*App, e
 		ParkedList:    cfg.ParkedList,
 		ParkedTTL:     cfg.ParkedTTL,
 	}, log)
+	// TaskRouter's workspace callback delivers every event to one route;
+	// capabilities register the event types they use on events.
+	events := webhooks.NewTaskEvents()
+
 	// Each capability contributes its routes (routes_<capability>.go).
 	var routes []server.Route
 	routes = append(routes, parkRoutes(parks)...)
+	routes = append(routes, taskRouterEventRoutes(events)...)
 	srv := server.New(server.Options{
 		Logger:             log,
 		Registerer:         reg,

@@ -2,6 +2,7 @@ package e2etest_test
 
 import (
 	"net/http"
+	"net/url"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -23,4 +24,14 @@ func TestWorldPlaysAContactCentreDay(t *testing.T) {
 		status, body := w.Get(svc, "/parked-interactions", token)
 		assert.Equal(t, http.StatusOK, status, "%v", body)
 	}
+}
+
+func TestTaskRouterEventsUnusedTypesGet204(t *testing.T) {
+	w := e2etest.Start(t, e2etest.Options{})
+	for _, path := range []string{"/webhooks/reservation-accepted", "/on_reservation_accepted"} {
+		status, _ := w.SignedPost(w.Services[0]+path, url.Values{"EventType": {"worker.activity.update"}, "WorkerSid": {"WK00000000000000000000000000000000"}})
+		assert.Equal(t, http.StatusNoContent, status, path)
+	}
+	status, _ := w.Post(w.Services[0], "/webhooks/reservation-accepted", "", url.Values{"EventType": {"task.created"}})
+	assert.Equal(t, http.StatusForbidden, status, "unsigned")
 }
