@@ -3,6 +3,7 @@ package emulator
 import (
 	"context"
 	"encoding/json"
+	"github.com/flexhooks/flexhooks/internal/isoduration"
 	"io"
 	"net/http"
 	"strings"
@@ -152,7 +153,7 @@ func (e *Emulator) postWorkerToken(w http.ResponseWriter, r *http.Request) {
 	if !decodeControl(w, r, &body) {
 		return
 	}
-	ttl, err := core.ParseISODuration(body.TTL)
+	ttl, err := isoduration.Parse(body.TTL)
 	if err != nil || ttl <= 0 {
 		controlError(w, http.StatusBadRequest, "ttl must be a positive ISO-8601 duration such as PT1H")
 		return
@@ -189,7 +190,7 @@ func (e *Emulator) postClock(w http.ResponseWriter, r *http.Request) {
 	if !decodeControl(w, r, &body) {
 		return
 	}
-	d, err := core.ParseISODuration(body.Advance)
+	d, err := isoduration.Parse(body.Advance)
 	if err != nil || d < 0 {
 		controlError(w, http.StatusBadRequest, `advance must be a non-negative ISO-8601 duration such as "PT5M"`)
 		return

@@ -1,7 +1,7 @@
 // Package isoduration parses and formats the ISO-8601 durations Twilio uses
 // for conversation timers (PT30M) and that the configuration reuses so an
-// operator writes one notation everywhere. It is the service's own: the
-// service must not import the emulator, which has its own copy.
+// operator writes one notation everywhere. The service and the emulator share
+// it: it is a leaf that knows neither.
 package isoduration
 
 import (

@@ -3,6 +3,7 @@ package conversations
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/flexhooks/flexhooks/internal/isoduration"
 	"testing"
 	"time"
 
@@ -274,7 +275,7 @@ func TestISODuration(t *testing.T) {
 	} {
 		assert.Equal(t, tc.want, isoDuration(tc.d), tc.d.String())
 		if tc.want != "" {
-			back, err := core.ParseISODuration(tc.want)
+			back, err := isoduration.Parse(tc.want)
 			require.NoError(t, err)
 			assert.Equal(t, tc.d, back)
 		}

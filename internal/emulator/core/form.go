@@ -2,6 +2,7 @@ package core
 
 import (
 	"encoding/json"
+	"github.com/flexhooks/flexhooks/internal/isoduration"
 	"net/http"
 	"strconv"
 	"strings"
@@ -78,7 +79,7 @@ func (p Params) Duration(name string) (time.Duration, *Error) {
 	if s == "" {
 		return 0, nil
 	}
-	d, err := ParseISODuration(s)
+	d, err := isoduration.Parse(s)
 	if err != nil {
 		return 0, BadParam(name, "must be an ISO 8601 duration such as PT5M")
 	}
