@@ -256,7 +256,7 @@ func (p *Parks) Park(ctx context.Context, req ParkRequest) (*ParkResponse, error
 		var ufns []func()
 		if attrsErr == nil {
 			ufns = append(ufns, func() {
-				p.bestEffort(uctx, "close failed", "restore attributes", p.restoreAttributes(uctx, csid))
+				p.bestEffort(uctx, "close failed", "restore attributes", p.clearParkKey(uctx, csid))
 			})
 		}
 		if rec.Listed && listErr == nil {
@@ -355,9 +355,9 @@ func (p *Parks) existingClaim(ctx context.Context, csid string, staleRec *ParkRe
 	return alreadyParked(rec), false, nil
 }
 
-// restoreAttributes removes the park key from the conversation's current
+// clearParkKey removes the park key from the conversation's current
 // attributes (re-read, so that a concurrent change by someone else is kept).
-func (p *Parks) restoreAttributes(ctx context.Context, csid string) error {
+func (p *Parks) clearParkKey(ctx context.Context, csid string) error {
 	conv, err := p.tw.FetchConversation(ctx, csid)
 	if err != nil {
 		return err

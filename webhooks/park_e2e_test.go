@@ -10,6 +10,9 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/flexhooks/flexhooks/internal/config"
+	"github.com/flexhooks/flexhooks/internal/e2etest"
 )
 
 // conversationView gathers what the tests check of one conversation from
@@ -51,19 +54,7 @@ func (w *world) view(csid, workerSid string) conversationView {
 			}
 		}
 	}
-	var sync struct {
-		Services []struct {
-			Maps []struct {
-				UniqueName *string `json:"uniqueName"`
-				Items      []struct {
-					Key  string          `json:"key"`
-					Data json.RawMessage `json:"data"`
-				} `json:"items"`
-			} `json:"maps"`
-		} `json:"services"`
-	}
-	require.NoError(w.t, json.Unmarshal(st.Sync, &sync), string(st.Sync))
-	for _, s := range sync.Services {
+	for _, s := range st.Sync.Services {
 		for _, m := range s.Maps {
 			if m.UniqueName == nil {
 				continue
@@ -74,7 +65,7 @@ func (w *world) view(csid, workerSid string) conversationView {
 				}
 				switch *m.UniqueName {
 				case "ParkedInteractions_" + workerSid:
-					require.NoError(w.t, json.Unmarshal(it.Data, &v.ListItem))
+					v.ListItem = it.Data
 				case "flexhooks_parks":
 					v.Claim = true
 				}
@@ -222,21 +213,6 @@ func (w *world) taskWorkflow(taskSid string) string {
 
 // systemMessage adds a message through the REST API, as a system or the
 // service itself would, which fires the conversation's webhooks.
-func (w *world) systemMessage(csid, author, body string) {
-	w.t.Helper()
-	form := url.Values{"Author": {author}, "Body": {body}}
-	req, err := http.NewRequest(http.MethodPost, w.emuURL+"/v1/Conversations/"+csid+"/Messages", strings.NewReader(form.Encode()))
-	require.NoError(w.t, err)
-	req.Host = "conversations.twilio.com"
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("X-Twilio-Webhook-Enabled", "true")
-	sid, tok := w.emu.Credentials()
-	req.SetBasicAuth(sid, tok)
-	resp, err := w.http.Do(req)
-	require.NoError(w.t, err)
-	resp.Body.Close()
-	require.Less(w.t, resp.StatusCode, 300)
-}
 
 func TestFiftyConcurrentCustomerMessagesMakeOneTask(t *testing.T) {
 	w := newWorld(t, 1)
@@ -287,6 +263,28 @@ func TestSMSParkListItemDoesNotExpire(t *testing.T) {
 	w := newWorld(t, 1)
 	csid, worker, _ := w.parked(w.services[0], "+15551230021", "sms")
 	w.control(http.MethodPost, "/emulator/clock", map[string]string{"advance": "P3D"}, nil)
+	w.settle()
+	assert.NotNil(t, w.view(csid, worker).ListItem)
+}
+
+// PARKED_LIST writes the list item on every park, asked for or not; a
+// native JSON park without createUpdateSyncMapItem shows it too.
+func TestParkedListSetting(t *testing.T) {
+	ew := e2etest.Start(t, e2etest.Options{Configure: func(c *config.Config) { c.ParkedList = true }})
+	w := &world{World: ew, t: t, services: ew.Services}
+	csid, worker := w.assigned("+15551230030", "sms")
+	token, _ := w.flexToken(worker)
+	form := w.parkForm(csid, worker)
+	body := map[string]any{}
+	for k := range form {
+		body[k] = form.Get(k)
+	}
+	delete(body, "createUpdateSyncMapItem")
+	var attrs map[string]any
+	require.NoError(t, json.Unmarshal([]byte(form.Get("taskAttributes")), &attrs))
+	body["taskAttributes"] = attrs // JSON callers may send the object itself
+	status, resp := w.post(w.services[0], "/park-interaction", token, body)
+	require.Equal(t, http.StatusOK, status, resp)
 	w.settle()
 	assert.NotNil(t, w.view(csid, worker).ListItem)
 }

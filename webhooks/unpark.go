@@ -181,7 +181,7 @@ func (p *Parks) resume(ctx context.Context, conv Conversation, rec ParkRecord, c
 	failed := func(err error) bool { return err != nil && !isNotFound(err) }
 	if failed(attrsErr) {
 		retry = append(retry, func() {
-			if err := p.restoreAttributes(ctx, csid); err != nil {
+			if err := p.clearParkKey(ctx, csid); err != nil {
 				p.log.WarnContext(ctx, "unpark: could not clear the park key", "conversationSid", csid, "err", err)
 			}
 		})

@@ -34,7 +34,7 @@ func (w *world) messageEvent(csid, author, source string) (hookURL string, form 
 		}
 	}
 	require.NotEmpty(w.t, hookSid, "the conversation has an unpark webhook")
-	sid, _ := w.emu.Credentials()
+	sid, _ := w.Emu.Credentials()
 	return hookURL, url.Values{
 		"AccountSid":      {sid},
 		"EventType":       {"onMessageAdded"},
@@ -265,21 +265,6 @@ func TestParkClosedConversation(t *testing.T) {
 	assert.Empty(t, v.Webhooks)
 	assert.NotContains(t, v.Attributes, "flexhooksPark")
 	assert.False(t, v.Claim)
-}
-
-func (w *world) closeConversation(csid string) {
-	w.t.Helper()
-	form := url.Values{"State": {"closed"}}
-	req, err := http.NewRequest(http.MethodPost, w.emuURL+"/v1/Conversations/"+csid, strings.NewReader(form.Encode()))
-	require.NoError(w.t, err)
-	req.Host = "conversations.twilio.com"
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	sid, tok := w.emu.Credentials()
-	req.SetBasicAuth(sid, tok)
-	resp, err := w.http.Do(req)
-	require.NoError(w.t, err)
-	resp.Body.Close()
-	require.Less(w.t, resp.StatusCode, 300)
 }
 
 func TestConcurrentParksOnTwoReplicas(t *testing.T) {

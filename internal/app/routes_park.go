@@ -2,27 +2,11 @@ package app
 
 import (
 	"context"
-	"log/slog"
 	"net/http"
 
-	"github.com/flexhooks/flexhooks/internal/config"
 	"github.com/flexhooks/flexhooks/internal/server"
-	"github.com/flexhooks/flexhooks/internal/twilio"
 	"github.com/flexhooks/flexhooks/webhooks"
 )
-
-// newParks builds park and unpark from the configuration: Sync maps in the
-// configured Sync service, the webhook on the public URL, the workspace the
-// unpark invites route in. publicBaseURL is the resolved one (embedded mode
-// makes it up from ADDR).
-func newParks(cfg config.Config, publicBaseURL, workspaceSID string, tw *twilio.Client, log *slog.Logger) *webhooks.Parks {
-	return webhooks.NewParks(tw.Operations(cfg.SyncServiceSID), webhooks.ParkConfig{
-		PublicBaseURL: publicBaseURL,
-		WorkspaceSid:  workspaceSID,
-		ParkedList:    cfg.ParkedList,
-		ParkedTTL:     cfg.ParkedTTL,
-	}, log)
-}
 
 // parkRoutes mounts park, unpark and the parked list: the native paths and
 // flex-project-template's, which take the same fields, so that its plugin
