@@ -161,7 +161,9 @@ func (w *World) Token(worker string, roles ...string) (token, workerSid string) 
 func (w *World) Settle() { w.Control(http.MethodPost, "/emulator/settle", nil, nil) }
 
 // Advance moves the virtual clock by an ISO-8601 duration and waits for the webhooks it fires.
-func (w *World) Advance(iso string) { w.Control(http.MethodPost, "/emulator/clock", map[string]string{"advance": iso}, nil) }
+func (w *World) Advance(iso string) {
+	w.Control(http.MethodPost, "/emulator/clock", map[string]string{"advance": iso}, nil)
+}
 
 // Faults replaces the emulator's fault rules; none clears them.
 func (w *World) Faults(rules ...emulator.Fault) {

@@ -55,6 +55,9 @@ type Outbox struct {
 	logNext  int        // once the ring is full: the oldest entry, overwritten next
 }
 
+// maxIdleWebhookConns is how many idle connections the outbox keeps per receiver.
+const maxIdleWebhookConns = 64
+
 // maxDeliveryLog bounds the delivery log so a long run keeps flat memory.
 const maxDeliveryLog = 1000
 
@@ -65,8 +68,13 @@ func NewOutbox(authToken string, log *slog.Logger) *Outbox {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	// Deliveries are concurrent; the default transport keeps only two idle
+	// connections per host, so most webhooks to a busy receiver would open a
+	// fresh connection (and leave a TIME_WAIT behind). Keep more.
+	transport := http.DefaultTransport.(*http.Transport).Clone()
+	transport.MaxIdleConnsPerHost = maxIdleWebhookConns
 	o := &Outbox{
-		Client:      &http.Client{Timeout: 15 * time.Second},
+		Client:      &http.Client{Timeout: 15 * time.Second, Transport: transport},
 		AuthToken:   authToken,
 		RetryDelays: []time.Duration{250 * time.Millisecond, time.Second},
 		Log:         log,
