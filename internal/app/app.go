@@ -59,6 +59,7 @@ func New(cfg config.Config, log *slog.Logger, reg *prometheus.Registry) (*App, e
 	// Each capability contributes its routes (routes_<capability>.go).
 	var routes []server.Route
 	routes = append(routes, parkRoutes(parks)...)
+	routes = append(routes, inactivityRoutes(cfg, tw, events, log)...)
 	routes = append(routes, taskRouterEventRoutes(events)...)
 	srv := server.New(server.Options{
 		Logger:             log,

@@ -1,0 +1,50 @@
+package app
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+
+	"github.com/flexhooks/flexhooks/internal/config"
+	"github.com/flexhooks/flexhooks/internal/server"
+	"github.com/flexhooks/flexhooks/internal/twilio"
+	"github.com/flexhooks/flexhooks/webhooks"
+)
+
+// inactivityRoutes builds the inactivity timeout from the configuration,
+// registers its reservation.accepted handler on the TaskRouter events and
+// returns the onConversationStateUpdated routes: the native path and the
+// inactivity-timeout tutorial's. With no timeout configured (INACTIVITY_TIMEOUT
+// and every per-channel override empty) nothing is registered and the
+// routes still answer 200, so that a service-level webhook left pointing here
+// does not fill Twilio's debugger with errors.
+func inactivityRoutes(cfg config.Config, tw *twilio.Client, events *webhooks.TaskEvents, log *slog.Logger) []server.Route {
+	var h http.Handler
+	if inactivityEnabled(cfg) {
+		in := webhooks.NewInactivity(tw.Operations(cfg.SyncServiceSID), webhooks.InactivityConfig{
+			TimeoutFor:         cfg.InactivityTimeoutFor,
+			Message:            cfg.InactivityMessage,
+			Warning:            cfg.InactivityWarning.D(),
+			WarningMessage:     cfg.InactivityWarningMessage,
+			WhatsAppContentSid: cfg.InactivityWhatsAppContentSID,
+		}, log)
+		events.On("reservation.accepted", in.OnReservationAccepted)
+		h = server.Endpoint(func(ctx context.Context, ev *webhooks.ConversationStateEvent) (*webhooks.InactivityResult, error) {
+			return in.StateUpdated(ctx, *ev)
+		})
+	} else {
+		h = server.Endpoint(func(ctx context.Context, ev *webhooks.ConversationStateEvent) (*webhooks.InactivityResult, error) {
+			return &webhooks.InactivityResult{ConversationSid: ev.ConversationSid, Action: webhooks.InactivityIgnored}, nil
+		})
+	}
+	return []server.Route{
+		{Method: http.MethodPost, Pattern: webhooks.ConversationStateUpdatedPath, Name: "conversation-state-updated", Auth: server.AuthSignature, Handler: h},
+		{Method: http.MethodPost, Pattern: "/on_conversation_state_updated", Name: "conversation-state-updated", Auth: server.AuthSignature, Handler: h},
+	}
+}
+
+// inactivityEnabled reports whether any channel has a timeout.
+func inactivityEnabled(cfg config.Config) bool {
+	return cfg.InactivityTimeout != 0 || cfg.InactivityTimeoutSMS != 0 || cfg.InactivityTimeoutWhatsApp != 0 ||
+		cfg.InactivityTimeoutChat != 0 || cfg.InactivityTimeoutMessenger != 0
+}

@@ -1,0 +1,79 @@
+package webhooks
+
+import (
+	"context"
+	"log/slog"
+
+	"github.com/flexhooks/flexhooks"
+)
+
+// OnReservationAccepted arms the inactivity timeout of a conversation whose
+// task an agent accepted: register it with
+// events.On("reservation.accepted", in.OnReservationAccepted).
+//
+// One sequential round trip, two calls side by side:
+//
+//   - the conversation update arming Timers.Inactive (the warning point
+//     when a warning is configured, else the channel's timeout);
+//   - the create of the conversation's inactivity record in Sync.
+//
+// The record goes to Sync rather than into the conversation's attributes
+// because an attribute write replaces the whole attributes: it would need a
+// fetch first (a second round trip) and would race with every other writer
+// of the attributes (park, Flex). Everything the record holds comes from the
+// event's task attributes, and is the same for every task of the
+// conversation (one interaction channel carries them all, transfers and
+// unparks included), so a create that finds the record already there
+// (54208: a replay, a transfer, an unpark) has nothing to change.
+//
+// No conversation-scoped webhook is created: onConversationStateUpdated
+// reaches the service through the Conversations service-level webhook that
+// `flexhooks setup` configures.
+func (in *Inactivity) OnReservationAccepted(ctx context.Context, ev TaskRouterEvent) error {
+	attrs := ev.Attributes()
+	rec := InactivityRecord{
+		ConversationSid: stringAttr(attrs, "conversationSid"),
+		InteractionSid:  stringAttr(attrs, "flexInteractionSid"),
+		ChannelSid:      stringAttr(attrs, "flexInteractionChannelSid"),
+		ChannelType:     stringAttr(attrs, "channelType"),
+		CustomerAddress: customerIdentity(attrs),
+		TaskSid:         ev.TaskSid,
+	}
+	if !validSID("CH", rec.ConversationSid) || !validSID("KD", rec.InteractionSid) || !validSID("UO", rec.ChannelSid) {
+		return nil // not a conversation task (voice, a task made by hand)
+	}
+	timer := in.firstTimer(rec.ChannelType)
+	if timer == 0 {
+		return nil // no timeout for this channel
+	}
+	logSids(ctx, "conversationSid", rec.ConversationSid, "interactionSid", rec.InteractionSid)
+
+	var armErr, recErr error
+	parallel(
+		func() {
+			armErr = in.tw.UpdateConversation(ctx, rec.ConversationSid, ConversationUpdate{InactiveTimer: timer})
+		},
+		func() {
+			recErr = in.tw.CreateSyncMapItem(ctx, InactivityRecordMap, rec.ConversationSid, rec, inactivityRecordTTL)
+		},
+	)
+	if isConflict(recErr) {
+		recErr = nil // the record is there already, with the same content
+	}
+	if isConflict(armErr) || isNotFound(armErr) {
+		// The conversation closed (50377) or went away before the event
+		// arrived: there is nothing left to time out.
+		flexhooks.LogAttrs(ctx, slog.String("inactivity", "conversation closed"))
+		return nil
+	}
+	if armErr != nil {
+		return armErr
+	}
+	if recErr != nil {
+		// The timer is armed but the close path could not find the channel:
+		// fail so that TaskRouter delivers the event again.
+		return recErr
+	}
+	flexhooks.LogAttrs(ctx, slog.String("inactivity", "armed"), slog.Duration("inactiveTimer", timer))
+	return nil
+}
