@@ -2,6 +2,7 @@
 //
 //	flexhooks serve      the HTTP service (on the embedded emulator when no Twilio credentials are set)
 //	flexhooks emulator   the Twilio emulator alone
+//	flexhooks setup      provision the Twilio account (transfer workflow, event callback, webhook)
 package main
 
 import (
@@ -28,6 +29,7 @@ const usage = `usage: flexhooks <command> [flags]
 commands:
   serve      run the HTTP service (embedded Twilio emulator when TWILIO_ACCOUNT_SID is empty)
   emulator   run the Twilio emulator alone (EMULATOR_ADDR, default 127.0.0.1:4010)
+  setup      provision the Twilio account for flexhooks; idempotent (--dry-run prints what it would change)
 
 Configuration comes from the environment: see .env.example.`
 
@@ -43,6 +45,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runServe(ctx, args[1:], stdout, stderr)
 	case "emulator":
 		return runEmulator(ctx, args[1:], stdout, stderr)
+	case "setup":
+		return runSetup(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprintln(stdout, usage)
 		return nil

@@ -61,6 +61,7 @@ func New(cfg config.Config, log *slog.Logger, reg *prometheus.Registry) (*App, e
 	routes = append(routes, parkRoutes(parks)...)
 	routes = append(routes, inactivityRoutes(cfg, tw, events, log)...)
 	routes = append(routes, taskRouterEventRoutes(events)...)
+	routes = append(routes, transferRoutes(newTransfers(cfg, ops, events, log))...)
 	srv := server.New(server.Options{
 		Logger:             log,
 		Registerer:         reg,

@@ -1,0 +1,35 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/flexhooks/flexhooks/internal/e2etest"
+	"github.com/flexhooks/flexhooks/internal/emulator/emutest"
+)
+
+func TestSetupCommandOnTheEmulator(t *testing.T) {
+	w := e2etest.Start(t, e2etest.Options{})
+	t.Setenv("TWILIO_ACCOUNT_SID", emutest.AccountSID)
+	t.Setenv("TWILIO_AUTH_TOKEN", emutest.AuthToken)
+	t.Setenv("EMULATOR_URL", w.EmuURL)
+	t.Setenv("TWILIO_FLEX_WORKSPACE_SID", w.Seeded.WorkspaceSID)
+	t.Setenv("TWILIO_FLEX_CHAT_SERVICE_SID", w.Seeded.ChatServiceSID)
+	t.Setenv("PUBLIC_BASE_URL", "http://localhost:8080")
+
+	setup := func(args ...string) string {
+		var out, errOut bytes.Buffer
+		require.NoError(t, run(context.Background(), append([]string{"setup"}, args...), &out, &errOut), errOut.String())
+		return out.String()
+	}
+	out := setup("--dry-run")
+	assert.Contains(t, out, "would change")
+	assert.Contains(t, setup(), "changed")
+	out = setup()
+	assert.NotContains(t, out, "changed", "the second run changes nothing")
+	assert.Contains(t, out, "TWILIO_FLEX_CHAT_TRANSFER_WORKFLOW_SID="+w.Seeded.TransferWorkflowSID)
+}

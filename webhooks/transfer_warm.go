@@ -1,0 +1,248 @@
+package webhooks
+
+import (
+	"context"
+
+	"github.com/flexhooks/flexhooks"
+)
+
+// TransferEventTypes are the TaskRouter events transfers act on; the
+// workspace's EventsFilter must include them (flexhooks setup adds them).
+var TransferEventTypes = []string{"reservation.accepted", "reservation.rejected", "reservation.timeout", "task.canceled"}
+
+// RegisterEvents registers the transfer's TaskRouter event handlers. They
+// act only on tasks a transfer made (their attributes carry TransferTaskKey)
+// and are idempotent, since TaskRouter retries and duplicates events.
+func (t *Transfers) RegisterEvents(events *TaskEvents) {
+	events.On("reservation.accepted", t.onAccepted)
+	events.On("reservation.rejected", t.onDeclined)
+	events.On("reservation.timeout", t.onDeclined)
+	events.On("task.canceled", t.onCanceled)
+}
+
+// onAccepted finishes a transfer when its target accepts: the transferring
+// agent leaves if the request asked for it, and the pending record goes. A
+// cold transfer finished at once; its record exists only when removing the
+// agent failed, and then this removal completes it.
+func (t *Transfers) onAccepted(ctx context.Context, ev TaskRouterEvent) error {
+	rec := transferFromTask(ev.Attributes())
+	if rec == nil {
+		return nil
+	}
+	csid := attrString(ev.Attributes(), "conversationSid")
+	logSids(ctx, "conversationSid", csid, "transferId", rec.ID)
+	if rec.Mode == ModeCold {
+		conv, err := t.tw.FetchConversation(ctx, csid)
+		if err != nil {
+			return ignoreNotFound(err)
+		}
+		if p, _ := pendingTransfer(conv.Attributes); p == nil || p.ID != rec.ID {
+			return nil // done at transfer time
+		}
+	}
+	if rec.RemoveTransferringAgent {
+		if err := t.tw.UpdateInteractionParticipantStatus(ctx, rec.InteractionSid, rec.ChannelSid, rec.ParticipantSid, rec.CloseWith); err != nil && !isNotFound(err) {
+			return err // TaskRouter delivers the event again
+		}
+	}
+	return t.finish(ctx, csid, rec.ID)
+}
+
+// onDeclined handles a reservation rejected or timed out. A warm transfer
+// to a worker has no one else to go to, so its task is canceled and the
+// transfer ends (the transferring agent still has the customer). A queue
+// transfer's task goes on to the queue's next worker and stays pending. A
+// cold transfer's task is never canceled: the transferring agent has left,
+// and the task is the customer's only way to an agent.
+func (t *Transfers) onDeclined(ctx context.Context, ev TaskRouterEvent) error {
+	rec := transferFromTask(ev.Attributes())
+	if rec == nil || rec.TargetType != TargetWorker || rec.Mode != ModeWarm {
+		return nil
+	}
+	logSids(ctx, "transferId", rec.ID)
+	if err := t.cancelTask(ctx, ev.TaskSid, "transfer to "+rec.TargetSid+" declined"); err != nil {
+		return err
+	}
+	return t.finish(ctx, attrString(ev.Attributes(), "conversationSid"), rec.ID)
+}
+
+// onCanceled ends a transfer whose task was canceled (by the cancel
+// endpoint, a decline, a task timeout or anyone else).
+func (t *Transfers) onCanceled(ctx context.Context, ev TaskRouterEvent) error {
+	rec := transferFromTask(ev.Attributes())
+	if rec == nil {
+		return nil
+	}
+	return t.finish(ctx, attrString(ev.Attributes(), "conversationSid"), rec.ID)
+}
+
+// finish removes a transfer's pending record and releases its claim. Both
+// are idempotent; the claim is released only when it is this transfer's
+// (its data names the transfer), so that a late event never frees a newer
+// transfer's claim.
+func (t *Transfers) finish(ctx context.Context, csid, id string) error {
+	if csid == "" {
+		return nil
+	}
+	conv, err := t.tw.FetchConversation(ctx, csid)
+	if err != nil {
+		return ignoreNotFound(err)
+	}
+	rec, _ := pendingTransfer(conv.Attributes)
+	if rec != nil && rec.ID != id {
+		return nil
+	}
+	if rec != nil {
+		attrs, changed, err := withoutTransfer(conv.Attributes, id)
+		if err != nil {
+			return err
+		}
+		if changed {
+			if err := t.tw.UpdateConversationAttributes(ctx, csid, attrs); err != nil {
+				return ignoreNotFound(err)
+			}
+		}
+	}
+	item, err := t.tw.FetchSyncMapItem(ctx, TransferClaimMap, csid)
+	if err != nil {
+		return ignoreNotFound(err)
+	}
+	var claim struct {
+		ID string `json:"id"`
+	}
+	if decodeJSON(item.Data, &claim) != nil || claim.ID != id {
+		return nil
+	}
+	return ignoreNotFound(t.tw.DeleteSyncMapItem(ctx, TransferClaimMap, csid))
+}
+
+// cancelTask cancels a transfer's task. A task that has already ended, or
+// was accepted meanwhile, is left as it is.
+func (t *Transfers) cancelTask(ctx context.Context, taskSid, reason string) error {
+	err := t.tw.CancelTask(ctx, t.cfg.WorkspaceSid, taskSid, reason)
+	if err == nil || isNotFound(err) {
+		return nil
+	}
+	task, ferr := t.tw.FetchTask(ctx, t.cfg.WorkspaceSid, taskSid)
+	if ferr == nil && task.AssignmentStatus != "pending" && task.AssignmentStatus != "reserved" {
+		return nil
+	}
+	return err
+}
+
+// CancelTransferResponse is the answer to POST /transfer/cancel.
+type CancelTransferResponse struct {
+	Canceled        bool   `json:"canceled"`
+	ConversationSid string `json:"conversationSid"`
+	TransferID      string `json:"transferId"`
+	TaskSid         string `json:"taskSid,omitempty"`
+}
+
+// Cancel withdraws a pending warm transfer: its task is canceled (the
+// target's Flex UI drops the offer) and the record and claim go. A transfer
+// already accepted is 409. A record whose task cannot be found (a transfer
+// that failed halfway) is simply removed, which unblocks the conversation.
+func (t *Transfers) Cancel(ctx context.Context, req CancelTransferRequest) (*CancelTransferResponse, error) {
+	caller, ok := flexhooks.CallerFrom(ctx)
+	if !ok {
+		return nil, flexhooks.Errorf(flexhooks.EUNAUTHORIZED, "a Flex token is required")
+	}
+	if err := req.validate(); err != nil {
+		return nil, err
+	}
+	csid := req.ConversationSid
+	logSids(ctx, "conversationSid", csid)
+	conv, err := t.tw.FetchConversation(ctx, csid)
+	if err != nil {
+		return nil, conversationError(csid, err)
+	}
+	rec, _ := pendingTransfer(conv.Attributes)
+	if rec == nil {
+		return nil, flexhooks.Errorf(flexhooks.ECONFLICT, "conversation %s has no pending transfer", csid)
+	}
+	if !caller.MayActFor(rec.WorkerSid) {
+		return nil, flexhooks.Errorf(flexhooks.EFORBIDDEN, "only the transferring agent %s or a supervisor may cancel this transfer", rec.WorkerSid)
+	}
+	invs, err := t.tw.ListTransferInvites(ctx, rec.InteractionSid, rec.ChannelSid)
+	if err != nil {
+		return nil, err
+	}
+	resp := &CancelTransferResponse{Canceled: true, ConversationSid: csid, TransferID: rec.ID}
+	for _, inv := range invs {
+		if r := transferFromTask(inv.TaskAttributes); r == nil || r.ID != rec.ID {
+			continue
+		}
+		resp.TaskSid = inv.TaskSid
+		task, err := t.tw.FetchTask(ctx, t.cfg.WorkspaceSid, inv.TaskSid)
+		if err != nil && !isNotFound(err) {
+			return nil, err
+		}
+		if err == nil {
+			switch task.AssignmentStatus {
+			case "pending", "reserved":
+				if err := t.cancelTask(ctx, inv.TaskSid, "transfer canceled by "+caller.WorkerSid); err != nil {
+					return nil, err
+				}
+			case "canceled":
+			default:
+				return nil, flexhooks.Errorf(flexhooks.ECONFLICT, "the transfer of conversation %s was already accepted", csid)
+			}
+		}
+	}
+	if err := t.finish(ctx, csid, rec.ID); err != nil {
+		return nil, err
+	}
+	return resp, nil
+}
+
+// RemoveParticipantResponse is the answer to remove-participant.
+type RemoveParticipantResponse struct {
+	Removed        bool   `json:"removed"`
+	ParticipantSid string `json:"participantSid"`
+}
+
+// RemoveParticipant takes an agent out of a conversation (their task
+// completes, or wraps up): how flex-project-template ends a warm transfer.
+// Two sequential round trips: the participants (to know whose it is), then
+// the close.
+func (t *Transfers) RemoveParticipant(ctx context.Context, req RemoveParticipantRequest) (*RemoveParticipantResponse, error) {
+	caller, ok := flexhooks.CallerFrom(ctx)
+	if !ok {
+		return nil, flexhooks.Errorf(flexhooks.EUNAUTHORIZED, "a Flex token is required")
+	}
+	if err := req.validate(); err != nil {
+		return nil, err
+	}
+	logSids(ctx, "conversationSid", req.ConversationSid, "interactionSid", req.FlexInteractionSid)
+	parts, err := t.tw.ListInteractionParticipants(ctx, req.FlexInteractionSid, req.FlexInteractionChannelSid)
+	if err != nil {
+		return nil, err
+	}
+	var target *InteractionParticipant
+	for i := range parts {
+		if parts[i].Sid == req.FlexInteractionParticipantSid {
+			target = &parts[i]
+		}
+	}
+	if target == nil {
+		// Already gone: removing is idempotent.
+		return &RemoveParticipantResponse{Removed: true, ParticipantSid: req.FlexInteractionParticipantSid}, nil
+	}
+	if target.Type != "agent" && target.Type != "supervisor" {
+		return nil, flexhooks.Errorf(flexhooks.ECONFLICT, "participant %s is the %s, not an agent", target.Sid, target.Type)
+	}
+	if !caller.MayActFor(target.WorkerSid) {
+		return nil, flexhooks.Errorf(flexhooks.EFORBIDDEN, "participant %s is worker %s's; only they or a supervisor may remove it", target.Sid, target.WorkerSid)
+	}
+	if err := t.tw.UpdateInteractionParticipantStatus(ctx, req.FlexInteractionSid, req.FlexInteractionChannelSid, target.Sid, req.CloseWith); err != nil && !isNotFound(err) {
+		return nil, err
+	}
+	return &RemoveParticipantResponse{Removed: true, ParticipantSid: target.Sid}, nil
+}
+
+func ignoreNotFound(err error) error {
+	if isNotFound(err) {
+		return nil
+	}
+	return err
+}
