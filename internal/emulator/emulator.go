@@ -101,7 +101,7 @@ func New(opts Options) (*Emulator, error) {
 	e.flex = flex.New(env, e.conv, e.tr)
 	e.sync = syncapi.New(env)
 	e.iam = iam.New(env)
-	e.offset = env.Now().Sub(time.Now())
+	e.offset = time.Until(env.Now())
 
 	seed := DefaultSeed()
 	if opts.Seed != nil {
@@ -250,7 +250,7 @@ func (e *Emulator) advance(d time.Duration) time.Time {
 	e.env.AdvanceTo(target)
 	now := e.env.Now()
 	e.env.Unlock()
-	e.offset = now.Sub(time.Now())
+	e.offset = time.Until(now)
 	return now
 }
 

@@ -131,8 +131,7 @@ func TestAgentInitiatedOutboundInteraction(t *testing.T) {
 	assert.Contains(t, w.conversationIdentities(t, convSid), "bob")
 
 	// The customer's reply joins the conversation the agent started.
-	var res InboundResult
-	res = w.inbound(t, InboundRequest{From: "+15550005555", To: centrePhone, Channel: "sms", Body: "hi bob"})
+	res := w.inbound(t, InboundRequest{From: "+15550005555", To: centrePhone, Channel: "sms", Body: "hi bob"})
 	assert.Equal(t, convSid, res.ConversationSid)
 	assert.Empty(t, res.TaskSid)
 }
