@@ -109,7 +109,7 @@ func BenchmarkMiddlewareStack(b *testing.B) {
 // a handler that only drains the body: the difference is what the stack
 // costs, the rest is the machine.
 func BenchmarkWebhookLoad(b *testing.B) {
-	for _, clients := range []int{4, 8, 16} {
+	for _, clients := range []int{1, 2, 4, 8, 16} {
 		b.Run(fmt.Sprintf("stack/clients=%d", clients), func(b *testing.B) {
 			webhookLoad(b, clients, 10000, func(ctx context.Context, l net.Listener) error {
 				return benchServer().Serve(ctx, l)
