@@ -41,4 +41,19 @@
 // A parked conversation is recognised by IsParked(attributes): the
 // inactivity timeout must leave such a conversation open (it has no agent
 // and waits for the customer by design).
+//
+// Transfer (transfer.go, transfer_request.go, transfer_warm.go,
+// transfer_state.go) invites first and closes the transferring agent's
+// participant only once the invite exists; a Sync claim makes double clicks
+// and replicas one transfer, and a pending warm transfer lives under the
+// "flexhooksTransfer" attribute key until the target accepts, rejects, times
+// out or the agent cancels.
+//
+// The inactivity timeout (reservation_accepted.go, inactivity.go,
+// conversation_state_updated.go) arms Twilio's inactive timer when an agent
+// accepts and closes on a TIMER inactivity behind a Sync claim, so one
+// replica acts once; docs/inactivity.md describes the two-phase warning.
+//
+// TaskRouter's single workspace callback reaches taskrouter_events.go, which
+// hands each event type to the capabilities that registered for it.
 package webhooks
