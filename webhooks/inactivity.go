@@ -217,20 +217,10 @@ func markFromAttributes(attributes string) *inactivityMark {
 // withMark returns attributes with the mark set (m != nil) or removed,
 // every other key byte for byte as it was.
 func withMark(attributes string, m *inactivityMark) (string, error) {
-	obj, err := attributeObject(attributes)
-	if err != nil {
-		return "", err
-	}
 	if m == nil {
-		delete(obj, InactivityAttributeKey)
-	} else {
-		raw, err := json.Marshal(m)
-		if err != nil {
-			return "", err
-		}
-		obj[InactivityAttributeKey] = raw
+		return setAttribute(attributes, InactivityAttributeKey, nil)
 	}
-	return encodeObject(obj)
+	return setAttribute(attributes, InactivityAttributeKey, m)
 }
 
 // isNotice reports whether a message is one of the service's notices.

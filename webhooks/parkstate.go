@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -90,57 +89,13 @@ func parkFromAttributes(attributes string) (*ParkRecord, error) {
 // withPark returns attributes with rec under ParkAttributeKey, every other
 // key byte for byte as it was.
 func withPark(attributes string, rec ParkRecord) (string, error) {
-	obj, err := attributeObject(attributes)
-	if err != nil {
-		return "", err
-	}
-	raw, err := json.Marshal(rec)
-	if err != nil {
-		return "", err
-	}
-	obj[ParkAttributeKey] = raw
-	return encodeObject(obj)
+	return setAttribute(attributes, ParkAttributeKey, rec)
 }
 
 // withoutPark returns attributes without ParkAttributeKey, every other key
 // byte for byte as it was.
 func withoutPark(attributes string) (string, error) {
-	obj, err := attributeObject(attributes)
-	if err != nil {
-		return "", err
-	}
-	delete(obj, ParkAttributeKey)
-	return encodeObject(obj)
-}
-
-var errNotObject = errors.New("conversation attributes are not a JSON object")
-
-// attributeObject parses attributes keeping each value's raw text, so that
-// writing them back changes nothing but the key we touch. Twilio returns
-// "{}" for unset attributes; "" and "null" are treated the same.
-func attributeObject(attributes string) (map[string]json.RawMessage, error) {
-	s := strings.TrimSpace(attributes)
-	if s == "" || s == "null" {
-		return map[string]json.RawMessage{}, nil
-	}
-	if s[0] != '{' {
-		return nil, errNotObject
-	}
-	obj := map[string]json.RawMessage{}
-	if err := json.Unmarshal([]byte(s), &obj); err != nil {
-		return nil, fmt.Errorf("%w: %v", errNotObject, err)
-	}
-	return obj, nil
-}
-
-// encodeObject writes the object back; encoding/json sorts keys, which is
-// harmless: attribute consumers read JSON, not key order.
-func encodeObject(obj map[string]json.RawMessage) (string, error) {
-	b, err := json.Marshal(obj)
-	if err != nil {
-		return "", err
-	}
-	return string(b), nil
+	return setAttribute(attributes, ParkAttributeKey, nil)
 }
 
 func isJSONNull(raw json.RawMessage) bool { return string(bytes.TrimSpace(raw)) == "null" }

@@ -82,16 +82,7 @@ func pendingTransfer(attributes string) (*TransferRecord, error) {
 // withTransfer returns attributes with rec under TransferAttributeKey, every
 // other key byte for byte as it was.
 func withTransfer(attributes string, rec TransferRecord) (string, error) {
-	obj, err := attributeObject(attributes)
-	if err != nil {
-		return "", err
-	}
-	raw, err := json.Marshal(rec)
-	if err != nil {
-		return "", err
-	}
-	obj[TransferAttributeKey] = raw
-	return encodeObject(obj)
+	return setAttribute(attributes, TransferAttributeKey, rec)
 }
 
 // withoutTransfer removes the pending transfer id from attributes. changed
@@ -102,12 +93,7 @@ func withoutTransfer(attributes, id string) (out string, changed bool, err error
 	if err != nil || rec == nil || (id != "" && rec.ID != id) {
 		return attributes, false, err
 	}
-	obj, err := attributeObject(attributes)
-	if err != nil {
-		return "", false, err
-	}
-	delete(obj, TransferAttributeKey)
-	out, err = encodeObject(obj)
+	out, err = setAttribute(attributes, TransferAttributeKey, nil)
 	return out, err == nil, err
 }
 

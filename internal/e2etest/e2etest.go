@@ -192,12 +192,19 @@ func (w *World) State(out any) { w.Control(http.MethodGet, "/emulator/state", ni
 // fires, and returns the worker it went to.
 func (w *World) AcceptReservation(taskSid string) string {
 	w.T.Helper()
+	return w.answerReservation(taskSid, "accepted")
+}
+
+// answerReservation sets the task's pending reservation to status (accepted,
+// rejected) through TaskRouter, waits for the webhooks, and returns its worker.
+func (w *World) answerReservation(taskSid, status string) string {
+	w.T.Helper()
 	res, err := w.Twilio.TaskrouterV1.ListTaskReservation(w.Seeded.WorkspaceSID, taskSid,
 		(&taskrouter.ListTaskReservationParams{}).SetReservationStatus("pending"))
 	require.NoError(w.T, err)
 	require.NotEmpty(w.T, res, "no pending reservation for task %s", taskSid)
 	_, err = w.Twilio.TaskrouterV1.UpdateTaskReservation(w.Seeded.WorkspaceSID, taskSid, *res[0].Sid,
-		(&taskrouter.UpdateTaskReservationParams{}).SetReservationStatus("accepted"))
+		(&taskrouter.UpdateTaskReservationParams{}).SetReservationStatus(status))
 	require.NoError(w.T, err)
 	w.Settle()
 	return *res[0].WorkerSid

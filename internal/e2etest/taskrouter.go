@@ -40,15 +40,7 @@ func (w *World) PendingReservation(taskSid string) string {
 // fires, and returns the worker who rejected it.
 func (w *World) RejectReservation(taskSid string) string {
 	w.T.Helper()
-	res, err := w.Twilio.TaskrouterV1.ListTaskReservation(w.Seeded.WorkspaceSID, taskSid,
-		(&taskrouter.ListTaskReservationParams{}).SetReservationStatus("pending"))
-	require.NoError(w.T, err)
-	require.NotEmpty(w.T, res, "no pending reservation for task %s", taskSid)
-	_, err = w.Twilio.TaskrouterV1.UpdateTaskReservation(w.Seeded.WorkspaceSID, taskSid, *res[0].Sid,
-		(&taskrouter.UpdateTaskReservationParams{}).SetReservationStatus("rejected"))
-	require.NoError(w.T, err)
-	w.Settle()
-	return *res[0].WorkerSid
+	return w.answerReservation(taskSid, "rejected")
 }
 
 // TaskStatus returns a task's assignment status and attributes (JSON text).
