@@ -21,15 +21,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	cfg, err := config.Load()
+	cfg, err := loadConfig(stderr)
 	if err != nil {
-		var cerr *config.Error
-		if errors.As(err, &cerr) {
-			for _, p := range cerr.Problems {
-				fmt.Fprintln(stderr, "config:", p)
-			}
-			return fmt.Errorf("invalid configuration (%d problems)", len(cerr.Problems))
-		}
 		return err
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
@@ -78,4 +71,21 @@ func orDefault(v, def string) string {
 		return v
 	}
 	return def
+}
+
+// loadConfig loads the configuration from the environment and prints every
+// problem on its own line, so that an operator fixes them all in one go.
+func loadConfig(stderr io.Writer) (config.Config, error) {
+	cfg, err := config.Load()
+	if err != nil {
+		var cerr *config.Error
+		if errors.As(err, &cerr) {
+			for _, p := range cerr.Problems {
+				fmt.Fprintln(stderr, "config:", p)
+			}
+			return cfg, fmt.Errorf("invalid configuration (%d problems)", len(cerr.Problems))
+		}
+		return cfg, err
+	}
+	return cfg, nil
 }

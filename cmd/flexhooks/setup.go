@@ -8,9 +8,8 @@ import (
 	"io"
 	"log/slog"
 
-	"github.com/flexhooks/flexhooks/internal/config"
+	"github.com/flexhooks/flexhooks/internal/app"
 	"github.com/flexhooks/flexhooks/internal/setup"
-	"github.com/flexhooks/flexhooks/internal/twilio"
 )
 
 // runSetup provisions the Twilio account (or the emulator at EMULATOR_URL)
@@ -23,15 +22,8 @@ func runSetup(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	cfg, err := config.Load()
+	cfg, err := loadConfig(stderr)
 	if err != nil {
-		var cerr *config.Error
-		if errors.As(err, &cerr) {
-			for _, p := range cerr.Problems {
-				fmt.Fprintln(stderr, "config:", p)
-			}
-			return fmt.Errorf("invalid configuration (%d problems)", len(cerr.Problems))
-		}
 		return err
 	}
 	if cfg.Embedded() {
@@ -40,12 +32,7 @@ func runSetup(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if cfg.WorkspaceSID == "" {
 		return errors.New("setup needs TWILIO_FLEX_WORKSPACE_SID")
 	}
-	tw, err := twilio.New(twilio.Options{
-		AccountSID: cfg.AccountSID, AuthToken: cfg.AuthToken, APIKey: cfg.APIKey, APISecret: cfg.APISecret,
-		EmulatorURL: cfg.EmulatorURL, Timeout: cfg.TwilioTimeout,
-		Retry:  twilio.RetryPolicy{MaxAttempts: cfg.TwilioMaxAttempts},
-		Logger: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
-	})
+	tw, err := app.NewTwilio(cfg, slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})), nil)
 	if err != nil {
 		return err
 	}

@@ -30,18 +30,7 @@ func New(cfg config.Config, log *slog.Logger, reg *prometheus.Registry) (*App, e
 	if reg == nil {
 		reg = prometheus.NewRegistry()
 	}
-	tw, err := twilio.New(twilio.Options{
-		AccountSID:   cfg.AccountSID,
-		AuthToken:    cfg.AuthToken,
-		APIKey:       cfg.APIKey,
-		APISecret:    cfg.APISecret,
-		WorkspaceSID: cfg.WorkspaceSID,
-		EmulatorURL:  cfg.EmulatorURL,
-		Timeout:      cfg.TwilioTimeout,
-		Retry:        twilio.RetryPolicy{MaxAttempts: cfg.TwilioMaxAttempts},
-		Logger:       log,
-		Registerer:   reg,
-	})
+	tw, err := NewTwilio(cfg, log, reg)
 	if err != nil {
 		return nil, err
 	}
@@ -75,4 +64,22 @@ func New(cfg config.Config, log *slog.Logger, reg *prometheus.Registry) (*App, e
 		Routes:             routes,
 	})
 	return &App{Server: srv, Twilio: tw}, nil
+}
+
+// NewTwilio builds the Twilio client the configuration describes: the one
+// way serve and setup talk to Twilio (or to the emulator at EMULATOR_URL).
+// reg may be nil.
+func NewTwilio(cfg config.Config, log *slog.Logger, reg prometheus.Registerer) (*twilio.Client, error) {
+	return twilio.New(twilio.Options{
+		AccountSID:   cfg.AccountSID,
+		AuthToken:    cfg.AuthToken,
+		APIKey:       cfg.APIKey,
+		APISecret:    cfg.APISecret,
+		WorkspaceSID: cfg.WorkspaceSID,
+		EmulatorURL:  cfg.EmulatorURL,
+		Timeout:      cfg.TwilioTimeout,
+		Retry:        twilio.RetryPolicy{MaxAttempts: cfg.TwilioMaxAttempts},
+		Logger:       log,
+		Registerer:   reg,
+	})
 }
