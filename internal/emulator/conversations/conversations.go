@@ -120,6 +120,17 @@ func parseDate(f core.Params, name string) (time.Time, *core.Error) {
 	return time.Time{}, core.BadParam(name, "must be an ISO 8601 date")
 }
 
+// readState reads the optional State parameter of an update or a list filter.
+func readState(f core.Params) (string, *core.Error) {
+	state := f.Get("State")
+	switch state {
+	case "", "active", "inactive", "closed":
+		return state, nil
+	default:
+		return "", core.BadParam("State", "must be active, inactive or closed")
+	}
+}
+
 // --- REST handlers ---
 
 func (s *Store) handleCreateConversation(w http.ResponseWriter, r *http.Request) *core.Error {
@@ -144,10 +155,7 @@ func (s *Store) handleCreateConversation(w http.ResponseWriter, r *http.Request)
 	if n.InactiveAfter, n.ClosedAfter, _, _, err = parseTimers(f); err != nil {
 		return err
 	}
-	if n.DateCreated, err = parseDate(f, "DateCreated"); err != nil {
-		return err
-	}
-	if n.DateUpdated, err = parseDate(f, "DateUpdated"); err != nil {
+	if n.DateCreated, n.DateUpdated, err = parseDates(f); err != nil {
 		return err
 	}
 	c, err := s.createConversation(n)
@@ -175,22 +183,14 @@ func (s *Store) handleUpdateConversation(w http.ResponseWriter, r *http.Request)
 	if err != nil {
 		return err
 	}
-	f, err := core.Form(r)
+	// Validate everything before changing anything, so a 400 leaves no trace.
+	f, err := updateForm(r, c)
 	if err != nil {
 		return err
 	}
-	if c.State == "closed" {
-		return errClosed(c.Sid)
-	}
-	// Validate everything before changing anything, so a 400 leaves no trace.
-	if err := validAttributes("Attributes", f.Get("Attributes")); err != nil {
+	state, err := readState(f)
+	if err != nil {
 		return err
-	}
-	state := f.Get("State")
-	switch state {
-	case "", "active", "inactive", "closed":
-	default:
-		return core.BadParam("State", "must be active, inactive or closed")
 	}
 	inactive, closed, setInactive, setClosed, err := parseTimers(f)
 	if err != nil {
@@ -199,11 +199,7 @@ func (s *Store) handleUpdateConversation(w http.ResponseWriter, r *http.Request)
 	if ms := f.Get("MessagingServiceSid"); ms != "" && !core.ValidSID("MG", ms) {
 		return core.BadParam("MessagingServiceSid", "must be a Messaging Service SID (MG…)")
 	}
-	dc, err := parseDate(f, "DateCreated")
-	if err != nil {
-		return err
-	}
-	du, err := parseDate(f, "DateUpdated")
+	dc, du, err := parseDates(f)
 	if err != nil {
 		return err
 	}
@@ -219,12 +215,7 @@ func (s *Store) handleUpdateConversation(w http.ResponseWriter, r *http.Request)
 	if f.Has("UniqueName") {
 		c.UniqueName = f.Get("UniqueName")
 	}
-	if f.Has("Attributes") {
-		c.Attributes = f.Get("Attributes")
-		if c.Attributes == "" {
-			c.Attributes = "{}"
-		}
-	}
+	setAttributes(f, &c.Attributes)
 	if ms := f.Get("MessagingServiceSid"); ms != "" {
 		c.MessagingServiceSid = ms
 	}
@@ -275,11 +266,9 @@ func (s *Store) handleListConversations(w http.ResponseWriter, r *http.Request) 
 	if err != nil {
 		return err
 	}
-	state := f.Get("State")
-	switch state {
-	case "", "active", "inactive", "closed":
-	default:
-		return core.BadParam("State", "must be active, inactive or closed")
+	state, err := readState(f)
+	if err != nil {
+		return err
 	}
 	start, err := parseDate(f, "StartDate")
 	if err != nil {

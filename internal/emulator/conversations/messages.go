@@ -5,8 +5,6 @@ import (
 	"slices"
 	"time"
 
-	"github.com/go-chi/chi/v5"
-
 	"github.com/flexhooks/flexhooks/internal/emulator/core"
 )
 
@@ -100,27 +98,13 @@ func (s *Store) addMessage(c *Conversation, n newMessage, notify bool) (*Message
 }
 
 func (s *Store) messageOf(r *http.Request) (*Conversation, *Message, *core.Error) {
-	c, err := s.conversationOf(r)
-	if err != nil {
-		return nil, nil, err
-	}
-	id := chi.URLParam(r, "ItemSid")
-	for _, m := range c.messages {
-		if m.Sid == id {
-			return c, m, nil
-		}
-	}
-	return nil, nil, notFound("Messages", id)
+	return itemOf(s, r, "Messages", func(c *Conversation, id string) *Message { return bySid(c.messages, id) })
 }
 
 // --- REST handlers ---
 
 func (s *Store) handleCreateMessage(w http.ResponseWriter, r *http.Request) *core.Error {
-	c, err := s.conversationOf(r)
-	if err != nil {
-		return err
-	}
-	f, err := core.Form(r)
+	c, f, err := s.conversationForm(r)
 	if err != nil {
 		return err
 	}
@@ -129,10 +113,7 @@ func (s *Store) handleCreateMessage(w http.ResponseWriter, r *http.Request) *cor
 		// Media is not emulated; a MediaSid or ContentSid only stands in for a body.
 		HasMedia: f.Get("MediaSid") != "" || f.Get("ContentSid") != "",
 	}
-	if n.DateCreated, err = parseDate(f, "DateCreated"); err != nil {
-		return err
-	}
-	if n.DateUpdated, err = parseDate(f, "DateUpdated"); err != nil {
+	if n.DateCreated, n.DateUpdated, err = parseDates(f); err != nil {
 		return err
 	}
 	m, err := s.addMessage(c, n, webhookEnabled(r))
@@ -144,11 +125,7 @@ func (s *Store) handleCreateMessage(w http.ResponseWriter, r *http.Request) *cor
 }
 
 func (s *Store) handleListMessages(w http.ResponseWriter, r *http.Request) *core.Error {
-	c, err := s.conversationOf(r)
-	if err != nil {
-		return err
-	}
-	f, err := core.Form(r)
+	c, f, err := s.conversationForm(r)
 	if err != nil {
 		return err
 	}
@@ -160,21 +137,11 @@ func (s *Store) handleListMessages(w http.ResponseWriter, r *http.Request) *core
 	default:
 		return core.BadParam("Order", "must be asc or desc")
 	}
-	items := make([]map[string]any, 0, len(msgs))
-	for _, m := range msgs {
-		items = append(items, s.messageJSON(c, m))
-	}
-	core.WriteList(w, r, items, "messages")
-	return nil
+	return writeItems(w, r, "messages", c, msgs, s.messageJSON)
 }
 
 func (s *Store) handleFetchMessage(w http.ResponseWriter, r *http.Request) *core.Error {
-	c, m, err := s.messageOf(r)
-	if err != nil {
-		return err
-	}
-	core.WriteJSON(w, http.StatusOK, s.messageJSON(c, m))
-	return nil
+	return fetchItem(w, r, s.messageOf, s.messageJSON)
 }
 
 func (s *Store) handleUpdateMessage(w http.ResponseWriter, r *http.Request) *core.Error {
@@ -182,21 +149,11 @@ func (s *Store) handleUpdateMessage(w http.ResponseWriter, r *http.Request) *cor
 	if err != nil {
 		return err
 	}
-	f, err := core.Form(r)
+	f, err := updateForm(r, c)
 	if err != nil {
 		return err
 	}
-	if c.State == "closed" {
-		return errClosed(c.Sid)
-	}
-	if err := validAttributes("Attributes", f.Get("Attributes")); err != nil {
-		return err
-	}
-	dc, err := parseDate(f, "DateCreated")
-	if err != nil {
-		return err
-	}
-	du, err := parseDate(f, "DateUpdated")
+	dc, du, err := parseDates(f)
 	if err != nil {
 		return err
 	}
@@ -206,19 +163,8 @@ func (s *Store) handleUpdateMessage(w http.ResponseWriter, r *http.Request) *cor
 	if f.Has("Body") {
 		m.Body = f.Get("Body")
 	}
-	if f.Has("Attributes") {
-		m.Attributes = f.Get("Attributes")
-		if m.Attributes == "" {
-			m.Attributes = "{}"
-		}
-	}
-	if !dc.IsZero() {
-		m.DateCreated = dc
-	}
-	m.DateUpdated = s.env.Now()
-	if !du.IsZero() {
-		m.DateUpdated = du
-	}
+	setAttributes(f, &m.Attributes)
+	s.stamp(&m.DateCreated, &m.DateUpdated, dc, du)
 	if webhookEnabled(r) {
 		s.emit(c, evMessageUpdated, messageParams(m, "API"), m)
 	}

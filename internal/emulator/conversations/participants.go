@@ -5,8 +5,6 @@ import (
 	"slices"
 	"time"
 
-	"github.com/go-chi/chi/v5"
-
 	"github.com/flexhooks/flexhooks/internal/emulator/core"
 )
 
@@ -142,30 +140,18 @@ func participantByIdentity(c *Conversation, identity string) *Participant {
 
 // participantOf resolves {ItemSid}, which Twilio accepts as SID or identity.
 func (s *Store) participantOf(r *http.Request) (*Conversation, *Participant, *core.Error) {
-	c, err := s.conversationOf(r)
-	if err != nil {
-		return nil, nil, err
-	}
-	id := chi.URLParam(r, "ItemSid")
-	for _, pt := range c.participants {
-		if pt.Sid == id {
-			return c, pt, nil
+	return itemOf(s, r, "Participants", func(c *Conversation, id string) *Participant {
+		if pt := bySid(c.participants, id); pt != nil {
+			return pt
 		}
-	}
-	if pt := participantByIdentity(c, id); pt != nil {
-		return c, pt, nil
-	}
-	return nil, nil, notFound("Participants", id)
+		return participantByIdentity(c, id)
+	})
 }
 
 // --- REST handlers ---
 
 func (s *Store) handleCreateParticipant(w http.ResponseWriter, r *http.Request) *core.Error {
-	c, err := s.conversationOf(r)
-	if err != nil {
-		return err
-	}
-	f, err := core.Form(r)
+	c, f, err := s.conversationForm(r)
 	if err != nil {
 		return err
 	}
@@ -186,10 +172,7 @@ func (s *Store) handleCreateParticipant(w http.ResponseWriter, r *http.Request) 
 		}
 		n.ProxyAddress = pa
 	}
-	if n.DateCreated, err = parseDate(f, "DateCreated"); err != nil {
-		return err
-	}
-	if n.DateUpdated, err = parseDate(f, "DateUpdated"); err != nil {
+	if n.DateCreated, n.DateUpdated, err = parseDates(f); err != nil {
 		return err
 	}
 	pt, err := s.addParticipant(c, n)
@@ -204,25 +187,11 @@ func (s *Store) handleCreateParticipant(w http.ResponseWriter, r *http.Request) 
 }
 
 func (s *Store) handleListParticipants(w http.ResponseWriter, r *http.Request) *core.Error {
-	c, err := s.conversationOf(r)
-	if err != nil {
-		return err
-	}
-	items := make([]map[string]any, 0, len(c.participants))
-	for _, pt := range c.participants {
-		items = append(items, s.participantJSON(c, pt))
-	}
-	core.WriteList(w, r, items, "participants")
-	return nil
+	return listItems(s, w, r, "participants", func(c *Conversation) []*Participant { return c.participants }, s.participantJSON)
 }
 
 func (s *Store) handleFetchParticipant(w http.ResponseWriter, r *http.Request) *core.Error {
-	c, pt, err := s.participantOf(r)
-	if err != nil {
-		return err
-	}
-	core.WriteJSON(w, http.StatusOK, s.participantJSON(c, pt))
-	return nil
+	return fetchItem(w, r, s.participantOf, s.participantJSON)
 }
 
 func (s *Store) handleUpdateParticipant(w http.ResponseWriter, r *http.Request) *core.Error {
@@ -230,14 +199,8 @@ func (s *Store) handleUpdateParticipant(w http.ResponseWriter, r *http.Request) 
 	if err != nil {
 		return err
 	}
-	f, err := core.Form(r)
+	f, err := updateForm(r, c)
 	if err != nil {
-		return err
-	}
-	if c.State == "closed" {
-		return errClosed(c.Sid)
-	}
-	if err := validAttributes("Attributes", f.Get("Attributes")); err != nil {
 		return err
 	}
 	if rs := f.Get("RoleSid"); rs != "" && !core.ValidSID("RL", rs) {
@@ -255,20 +218,11 @@ func (s *Store) handleUpdateParticipant(w http.ResponseWriter, r *http.Request) 
 			return core.Errf(http.StatusConflict, codeIdentityTaken, "Participant already exists")
 		}
 	}
-	dc, err := parseDate(f, "DateCreated")
+	dc, du, err := parseDates(f)
 	if err != nil {
 		return err
 	}
-	du, err := parseDate(f, "DateUpdated")
-	if err != nil {
-		return err
-	}
-	if f.Has("Attributes") {
-		pt.Attributes = f.Get("Attributes")
-		if pt.Attributes == "" {
-			pt.Attributes = "{}"
-		}
-	}
+	setAttributes(f, &pt.Attributes)
 	if id := f.Get("Identity"); id != "" {
 		pt.Identity = id
 	}
@@ -288,13 +242,7 @@ func (s *Store) handleUpdateParticipant(w http.ResponseWriter, r *http.Request) 
 	if f.Has("LastReadTimestamp") {
 		pt.LastReadTimestamp = f.Get("LastReadTimestamp")
 	}
-	if !dc.IsZero() {
-		pt.DateCreated = dc
-	}
-	pt.DateUpdated = s.env.Now()
-	if !du.IsZero() {
-		pt.DateUpdated = du
-	}
+	s.stamp(&pt.DateCreated, &pt.DateUpdated, dc, du)
 	if webhookEnabled(r) {
 		s.emit(c, evParticipantUpdated, participantParams(pt, "API"), nil)
 	}

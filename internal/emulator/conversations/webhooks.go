@@ -6,8 +6,6 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/go-chi/chi/v5"
-
 	"github.com/flexhooks/flexhooks/internal/emulator/core"
 )
 
@@ -93,25 +91,11 @@ func checkTarget(wh *ScopedWebhook) *core.Error {
 }
 
 func (s *Store) webhookOf(r *http.Request) (*Conversation, *ScopedWebhook, *core.Error) {
-	c, err := s.conversationOf(r)
-	if err != nil {
-		return nil, nil, err
-	}
-	id := chi.URLParam(r, "ItemSid")
-	for _, wh := range c.webhooks {
-		if wh.Sid == id {
-			return c, wh, nil
-		}
-	}
-	return nil, nil, notFound("Webhooks", id)
+	return itemOf(s, r, "Webhooks", func(c *Conversation, id string) *ScopedWebhook { return bySid(c.webhooks, id) })
 }
 
 func (s *Store) handleCreateWebhook(w http.ResponseWriter, r *http.Request) *core.Error {
-	c, err := s.conversationOf(r)
-	if err != nil {
-		return err
-	}
-	f, err := core.Form(r)
+	c, f, err := s.conversationForm(r)
 	if err != nil {
 		return err
 	}
@@ -151,25 +135,11 @@ func (s *Store) handleCreateWebhook(w http.ResponseWriter, r *http.Request) *cor
 }
 
 func (s *Store) handleListWebhooks(w http.ResponseWriter, r *http.Request) *core.Error {
-	c, err := s.conversationOf(r)
-	if err != nil {
-		return err
-	}
-	items := make([]map[string]any, 0, len(c.webhooks))
-	for _, wh := range c.webhooks {
-		items = append(items, s.webhookJSON(c, wh))
-	}
-	core.WriteList(w, r, items, "webhooks")
-	return nil
+	return listItems(s, w, r, "webhooks", func(c *Conversation) []*ScopedWebhook { return c.webhooks }, s.webhookJSON)
 }
 
 func (s *Store) handleFetchWebhook(w http.ResponseWriter, r *http.Request) *core.Error {
-	c, wh, err := s.webhookOf(r)
-	if err != nil {
-		return err
-	}
-	core.WriteJSON(w, http.StatusOK, s.webhookJSON(c, wh))
-	return nil
+	return fetchItem(w, r, s.webhookOf, s.webhookJSON)
 }
 
 func (s *Store) handleUpdateWebhook(w http.ResponseWriter, r *http.Request) *core.Error {
@@ -286,6 +256,32 @@ func readConfigMethod(f core.Params, cur string) (string, *core.Error) {
 	}
 }
 
+// readConfig applies the settings that the account- and the service-level
+// webhook configuration share (Method, Filters, PreWebhookUrl,
+// PostWebhookUrl) to the given fields, each only if sent.
+func readConfig(f core.Params, method *string, filters *[]string, pre, post *string) *core.Error {
+	var err *core.Error
+	if *method, err = readConfigMethod(f, *method); err != nil {
+		return err
+	}
+	if f.Has("Filters") {
+		if *filters, err = readConfigFilters(f); err != nil {
+			return err
+		}
+	}
+	if f.Has("PreWebhookUrl") {
+		if *pre, err = readConfigURL(f, "PreWebhookUrl"); err != nil {
+			return err
+		}
+	}
+	if f.Has("PostWebhookUrl") {
+		if *post, err = readConfigURL(f, "PostWebhookUrl"); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func (s *Store) handleAccountWebhooks(w http.ResponseWriter, r *http.Request) *core.Error {
 	if r.Method == http.MethodPost {
 		f, err := core.Form(r)
@@ -293,23 +289,8 @@ func (s *Store) handleAccountWebhooks(w http.ResponseWriter, r *http.Request) *c
 			return err
 		}
 		next := s.account
-		if next.Method, err = readConfigMethod(f, next.Method); err != nil {
+		if err := readConfig(f, &next.Method, &next.Filters, &next.PreWebhookURL, &next.PostWebhookURL); err != nil {
 			return err
-		}
-		if f.Has("Filters") {
-			if next.Filters, err = readConfigFilters(f); err != nil {
-				return err
-			}
-		}
-		if f.Has("PreWebhookUrl") {
-			if next.PreWebhookURL, err = readConfigURL(f, "PreWebhookUrl"); err != nil {
-				return err
-			}
-		}
-		if f.Has("PostWebhookUrl") {
-			if next.PostWebhookURL, err = readConfigURL(f, "PostWebhookUrl"); err != nil {
-				return err
-			}
 		}
 		switch t := f.Get("Target"); t {
 		case "":
@@ -345,23 +326,8 @@ func (s *Store) handleServiceWebhooks(w http.ResponseWriter, r *http.Request) *c
 			return err
 		}
 		next := sv.Webhooks
-		if next.Method, err = readConfigMethod(f, next.Method); err != nil {
+		if err := readConfig(f, &next.Method, &next.Filters, &next.PreWebhookURL, &next.PostWebhookURL); err != nil {
 			return err
-		}
-		if f.Has("Filters") {
-			if next.Filters, err = readConfigFilters(f); err != nil {
-				return err
-			}
-		}
-		if f.Has("PreWebhookUrl") {
-			if next.PreWebhookURL, err = readConfigURL(f, "PreWebhookUrl"); err != nil {
-				return err
-			}
-		}
-		if f.Has("PostWebhookUrl") {
-			if next.PostWebhookURL, err = readConfigURL(f, "PostWebhookUrl"); err != nil {
-				return err
-			}
 		}
 		sv.Webhooks = next
 	}
