@@ -11,7 +11,9 @@ import (
 // capability of this service, and Twilio replaces them whole on update. Each
 // capability therefore owns one key (ParkAttributeKey, TransferAttributeKey,
 // InactivityAttributeKey) and writes it with setAttribute, which leaves every
-// other key byte for byte as it was.
+// other key byte for byte as it was. Conversations offers no If-Match on
+// attributes, so callers write right after reading: a concurrent writer can
+// still lose an update within that one round trip, never a whole key.
 
 // setAttribute returns attributes with v (JSON-encoded) under key, or without
 // key when v is nil, every other key byte for byte as it was.
