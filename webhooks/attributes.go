@@ -12,8 +12,9 @@ import (
 // capability therefore owns one key (ParkAttributeKey, TransferAttributeKey,
 // InactivityAttributeKey) and writes it with setAttribute, which leaves every
 // other key byte for byte as it was. Conversations offers no If-Match on
-// attributes, so callers write right after reading: a concurrent writer can
-// still lose an update within that one round trip, never a whole key.
+// attributes, so callers write right after reading: a change another writer
+// makes between that read and this write is lost. Keeping the window to one
+// round trip makes it rare; it cannot make it impossible.
 
 // setAttribute returns attributes with v (JSON-encoded) under key, or without
 // key when v is nil, every other key byte for byte as it was.
