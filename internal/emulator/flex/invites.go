@@ -13,12 +13,7 @@ import (
 // acceptance adds the agent to the conversation. The response's
 // routing.properties.sid is the new task's SID.
 func (s *Store) handleCreateInvite(w http.ResponseWriter, r *http.Request) {
-	ch, err := s.lookupChannel(r, chi.URLParam(r, "isid"), chi.URLParam(r, "csid"))
-	if err != nil {
-		core.WriteError(w, err)
-		return
-	}
-	p, err := core.Form(r)
+	ch, p, err := s.channelForm(r)
 	if err != nil {
 		core.WriteError(w, err)
 		return

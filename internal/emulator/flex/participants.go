@@ -55,12 +55,7 @@ func (s *Store) handleListParticipants(w http.ResponseWriter, r *http.Request) {
 // or an address with its proxy address (SMS, WhatsApp…). An agent named by
 // routing_properties.worker_sid joins with the worker's identity.
 func (s *Store) handleCreateParticipant(w http.ResponseWriter, r *http.Request) {
-	ch, err := s.lookupChannel(r, chi.URLParam(r, "isid"), chi.URLParam(r, "csid"))
-	if err != nil {
-		core.WriteError(w, err)
-		return
-	}
-	p, err := core.Form(r)
+	ch, p, err := s.channelForm(r)
 	if err != nil {
 		core.WriteError(w, err)
 		return

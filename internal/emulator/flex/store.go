@@ -175,6 +175,21 @@ func (s *Store) Routes() http.Handler {
 
 // lookupChannel finds the channel of the path's interaction, or the 404 Twilio
 // answers for either SID being unknown (or belonging to someone else).
+// channelForm resolves the channel a create or update addresses (by the
+// {isid}/{csid} path parameters) and reads its form: the preamble every
+// such handler shares.
+func (s *Store) channelForm(r *http.Request) (*channel, core.Params, *core.Error) {
+	ch, err := s.lookupChannel(r, chi.URLParam(r, "isid"), chi.URLParam(r, "csid"))
+	if err != nil {
+		return nil, core.Params{}, err
+	}
+	p, err := core.Form(r)
+	if err != nil {
+		return nil, core.Params{}, err
+	}
+	return ch, p, nil
+}
+
 func (s *Store) lookupChannel(r *http.Request, interactionSid, channelSid string) (*channel, *core.Error) {
 	ch := s.channels[channelSid]
 	if ch == nil || ch.InteractionSid != interactionSid || s.interactions[interactionSid] == nil {
