@@ -30,7 +30,7 @@ type fixture struct {
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
-	env := core.NewEnv(emutest.AccountSID, emutest.AuthToken, start, nil, core.NewOutbox(emutest.AuthToken, nil))
+	env := emutest.NewEnv(start)
 	s := New(env)
 	srv := emutest.Serve(t, core.Locked(env, s.Routes()))
 	return &fixture{env: env, store: s, c: emutest.Client(t, srv.URL), url: srv.URL}
@@ -38,9 +38,7 @@ func newFixture(t *testing.T) *fixture {
 
 // advance moves the virtual clock as the control API does.
 func (f *fixture) advance(d time.Duration) {
-	f.env.Lock()
-	f.env.AdvanceTo(f.env.Now().Add(d))
-	f.env.Unlock()
+	emutest.Advance(f.env, d)
 }
 
 // locked runs fn with the world lock, as every cross-product call runs.

@@ -3,10 +3,12 @@
 package emutest
 
 import (
+	"github.com/flexhooks/flexhooks/internal/emulator/core"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"testing"
+	"time"
 
 	"github.com/twilio/twilio-go"
 	twclient "github.com/twilio/twilio-go/client"
@@ -58,4 +60,18 @@ func Serve(t testing.TB, h http.Handler) *httptest.Server {
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	return srv
+}
+
+// NewEnv returns a product Env with the test credentials, its virtual clock at
+// start and an outbox signing with AuthToken: what every product test builds.
+func NewEnv(start time.Time) *core.Env {
+	return core.NewEnv(AccountSID, AuthToken, start, nil, core.NewOutbox(AuthToken, nil))
+}
+
+// Advance moves env's virtual clock by d as the control API does, firing due
+// timers with the world lock held.
+func Advance(env *core.Env, d time.Duration) {
+	env.Lock()
+	env.AdvanceTo(env.Now().Add(d))
+	env.Unlock()
 }

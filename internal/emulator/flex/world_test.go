@@ -47,7 +47,7 @@ var testStart = time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
 
 func newWorld(t *testing.T) *world {
 	t.Helper()
-	env := core.NewEnv(emutest.AccountSID, emutest.AuthToken, testStart, nil, core.NewOutbox(emutest.AuthToken, nil))
+	env := emutest.NewEnv(testStart)
 	conv := conversations.New(env)
 	tr := taskrouter.New(env)
 	require.NoError(t, tr.Load(taskrouter.DefaultSeed()))

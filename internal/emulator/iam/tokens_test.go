@@ -20,7 +20,7 @@ import (
 var start = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 
 func newEnv() *core.Env {
-	return core.NewEnv(emutest.AccountSID, emutest.AuthToken, start, nil, core.NewOutbox(emutest.AuthToken, nil))
+	return emutest.NewEnv(start)
 }
 
 // validate calls Tokens/validate the way twilio-flex-token-validator does:

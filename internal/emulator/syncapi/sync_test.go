@@ -31,7 +31,7 @@ type fixture struct {
 
 func setup(t *testing.T) *fixture {
 	t.Helper()
-	env := core.NewEnv(emutest.AccountSID, emutest.AuthToken, start, nil, core.NewOutbox(emutest.AuthToken, nil))
+	env := emutest.NewEnv(start)
 	s := New(env)
 	srv := emutest.Serve(t, core.Locked(env, s.Routes()))
 	return &fixture{env: env, store: s, c: emutest.Client(t, srv.URL), url: srv.URL}
@@ -39,9 +39,7 @@ func setup(t *testing.T) *fixture {
 
 // advance moves the virtual clock by d, firing due TTL timers.
 func (f *fixture) advance(d time.Duration) {
-	f.env.Lock()
-	f.env.AdvanceTo(f.env.Now().Add(d))
-	f.env.Unlock()
+	emutest.Advance(f.env, d)
 }
 
 func (f *fixture) createMap(t *testing.T, name string) *syncv1.SyncV1SyncMap {
