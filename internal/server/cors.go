@@ -41,7 +41,7 @@ func (c *cors) allowed(origin string) bool {
 }
 
 const (
-	corsAllowMethods = "GET, POST, OPTIONS"
+	corsAllowMethods = "GET, POST, PATCH, OPTIONS"
 	corsAllowHeaders = "Authorization, Content-Type, X-Request-Id"
 	corsMaxAge       = "600" // seconds browsers may reuse a preflight answer
 )

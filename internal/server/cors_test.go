@@ -24,13 +24,13 @@ func TestCORS(t *testing.T) {
 		wantHeaders string
 	}{
 		{name: "preflight allowed", allowed: []string{"https://flex.twilio.com"}, method: "OPTIONS", origin: "https://flex.twilio.com", preflight: true,
-			wantStatus: 204, wantOrigin: "https://flex.twilio.com", wantMethods: "GET, POST, OPTIONS", wantHeaders: "Authorization, Content-Type, X-Request-Id"},
+			wantStatus: 204, wantOrigin: "https://flex.twilio.com", wantMethods: "GET, POST, PATCH, OPTIONS", wantHeaders: "Authorization, Content-Type, X-Request-Id"},
 		{name: "preflight, origin case and trailing slash in config", allowed: []string{"HTTPS://Flex.Twilio.com/"}, method: "OPTIONS", origin: "https://flex.twilio.com", preflight: true,
-			wantStatus: 204, wantOrigin: "https://flex.twilio.com", wantMethods: "GET, POST, OPTIONS", wantHeaders: "Authorization, Content-Type, X-Request-Id"},
+			wantStatus: 204, wantOrigin: "https://flex.twilio.com", wantMethods: "GET, POST, PATCH, OPTIONS", wantHeaders: "Authorization, Content-Type, X-Request-Id"},
 		{name: "preflight refused origin", allowed: []string{"https://flex.twilio.com"}, method: "OPTIONS", origin: "https://evil.example", preflight: true,
 			wantStatus: 204},
 		{name: "preflight any origin", allowed: []string{"*"}, method: "OPTIONS", origin: "https://anything.example", preflight: true,
-			wantStatus: 204, wantOrigin: "*", wantMethods: "GET, POST, OPTIONS", wantHeaders: "Authorization, Content-Type, X-Request-Id"},
+			wantStatus: 204, wantOrigin: "*", wantMethods: "GET, POST, PATCH, OPTIONS", wantHeaders: "Authorization, Content-Type, X-Request-Id"},
 		{name: "actual request allowed", allowed: []string{"https://flex.twilio.com"}, method: "POST", origin: "https://flex.twilio.com",
 			wantStatus: 200, wantOrigin: "https://flex.twilio.com"},
 		{name: "actual request refused origin", allowed: []string{"https://flex.twilio.com"}, method: "POST", origin: "https://evil.example",

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/go-chi/chi/v5"
+
 	"github.com/flexhooks/flexhooks"
 )
 
@@ -49,6 +51,30 @@ func bodyKind(r *http.Request, body []byte) bodyKindT {
 // decodeRequest fills req from the query string, then from the body, which
 // overrides it.
 func decodeRequest(r *http.Request, req any, dec *formDecoder) error {
+	if err := decodeQueryAndBody(r, req, dec); err != nil {
+		return err
+	}
+	return decodePathParams(r, req, dec)
+}
+
+// decodePathParams sets the route's path parameters ({conversationSid}…)
+// by name, last, so that a body cannot name another resource than the path.
+func decodePathParams(r *http.Request, req any, dec *formDecoder) error {
+	rc := chi.RouteContext(r.Context())
+	if rc == nil || len(rc.URLParams.Keys) == 0 || dec == nil {
+		return nil
+	}
+	params := make([]param, 0, len(rc.URLParams.Keys))
+	for i, k := range rc.URLParams.Keys {
+		if k == "*" {
+			continue
+		}
+		params = append(params, param{key: k, value: rc.URLParams.Values[i]})
+	}
+	return dec.decode(params, req)
+}
+
+func decodeQueryAndBody(r *http.Request, req any, dec *formDecoder) error {
 	if q := r.URL.RawQuery; q != "" && dec != nil {
 		values, err := parseForm(q)
 		if err != nil {
