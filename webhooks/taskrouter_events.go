@@ -3,6 +3,7 @@ package webhooks
 import (
 	"context"
 	"encoding/json"
+	"errors"
 
 	"github.com/flexhooks/flexhooks"
 )
@@ -30,6 +31,11 @@ type TaskRouterEvent struct {
 	WorkerSid             string `json:"WorkerSid"`
 	WorkerName            string `json:"WorkerName"`
 	Timestamp             string `json:"Timestamp"`
+	TimestampMs           string `json:"TimestampMs"`
+	// TaskDateCreated is the task's creation (Unix seconds).
+	TaskDateCreated     string `json:"TaskDateCreated"`
+	TaskCompletedReason string `json:"TaskCompletedReason"`
+	TaskCanceledReason  string `json:"TaskCanceledReason"`
 }
 
 // Attributes decodes TaskAttributes; malformed or absent attributes yield an
@@ -63,19 +69,22 @@ func (d *TaskEvents) On(eventType string, h TaskEventHandler) {
 	d.handlers[eventType] = append(d.handlers[eventType], h)
 }
 
-// Handle runs the handlers of the event's type in registration order and
-// stops at the first error. An event type nobody handles is acknowledged
-// with 204 and nothing else.
+// Handle runs the handlers of the event's type side by side — they are
+// independent capabilities, so one's Twilio round trips do not wait for
+// another's — and fails when any failed (TaskRouter then delivers the event
+// again to all of them, which their idempotence allows). An event type
+// nobody handles is acknowledged with 204 and nothing else.
 func (d *TaskEvents) Handle(ctx context.Context, ev *TaskRouterEvent) (flexhooks.NoContent, error) {
 	hs := d.handlers[ev.EventType]
 	if len(hs) == 0 {
 		return flexhooks.NoContent{}, nil
 	}
 	logSids(ctx, "taskSid", ev.TaskSid, "workerSid", ev.WorkerSid)
-	for _, h := range hs {
-		if err := h(ctx, *ev); err != nil {
-			return flexhooks.NoContent{}, err
-		}
+	errs := make([]error, len(hs))
+	fns := make([]func(), len(hs))
+	for i, h := range hs {
+		fns[i] = func() { errs[i] = h(ctx, *ev) }
 	}
-	return flexhooks.NoContent{}, nil
+	parallel(fns...)
+	return flexhooks.NoContent{}, errors.Join(errs...)
 }
