@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/flexhooks/flexhooks"
@@ -24,6 +25,13 @@ type ConversationStateEvent struct {
 	// stands in for it when absent.
 	StateUpdated string `json:"StateUpdated"`
 	DateUpdated  string `json:"DateUpdated"`
+
+	// onMessageAdded's fields (interaction records look for the first
+	// agent reply): the message's author, its attributes and its time.
+	MessageSid  string `json:"MessageSid"`
+	Author      string `json:"Author"`
+	Attributes  string `json:"Attributes"`
+	DateCreated string `json:"DateCreated"`
 }
 
 // InactivityResult says what the state-updated webhook did (for tests and
@@ -323,6 +331,11 @@ func (in *Inactivity) rearm(ctx context.Context, ev ConversationStateEvent, conv
 // and unparks too; completed ones are left alone) and the conversation
 // closes, so the customer's next message starts a new one.
 func (in *Inactivity) close(ctx context.Context, ev ConversationStateEvent, rec *InactivityRecord, msgs []Message, at time.Time, claimKey string, notified bool) (*InactivityResult, error) {
+	if in.cfg.Closing != nil {
+		var wg sync.WaitGroup
+		wg.Go(func() { in.cfg.Closing(ctx, ev.ConversationSid) })
+		defer wg.Wait()
+	}
 	sent := false
 	if !notified {
 		var err error

@@ -74,6 +74,11 @@ type InactivityConfig struct {
 	// instead of the messages once the customer's 24-hour window has
 	// closed; empty skips the notices there.
 	WhatsAppContentSid string
+	// Closing, when set, is told of each close as it begins (interaction
+	// records mark the record abandoned). It runs alongside the notice and
+	// the close, is waited for before the webhook answers, and cannot fail
+	// the close.
+	Closing func(ctx context.Context, conversationSid string)
 }
 
 // InactivityTwilio is every Twilio operation the inactivity timeout uses.

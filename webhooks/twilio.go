@@ -35,6 +35,8 @@ type SyncItem struct {
 	Key         string
 	Data        json.RawMessage
 	DateCreated time.Time
+	// Revision is the item's Sync revision, for a conditional update.
+	Revision string
 	// DateExpires is when Twilio deletes the item; zero when it never expires.
 	DateExpires time.Time
 }

@@ -48,7 +48,9 @@ func New(cfg config.Config, log *slog.Logger, reg *prometheus.Registry) (*App, e
 	// Each capability contributes its routes (routes_<capability>.go).
 	var routes []server.Route
 	routes = append(routes, parkRoutes(parks)...)
-	routes = append(routes, inactivityRoutes(cfg, tw, events, log)...)
+	records := newInteractions(cfg, ops, events, log)
+	routes = append(routes, interactionRoutes(records)...)
+	routes = append(routes, inactivityRoutes(cfg, tw, events, records, log)...)
 	routes = append(routes, taskRouterEventRoutes(events)...)
 	routes = append(routes, transferRoutes(newTransfers(cfg, ops, events, log))...)
 	srv := server.New(server.Options{

@@ -3,6 +3,7 @@ package setup
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	taskrouter "github.com/twilio/twilio-go/rest/taskrouter/v1"
@@ -11,10 +12,18 @@ import (
 	"github.com/flexhooks/flexhooks/webhooks"
 )
 
-// TaskRouterEventTypes are the workspace events flexhooks uses: transfers'
-// and the inactivity timeout's (reservation.accepted).
+// TaskRouterEventTypes are the workspace events flexhooks uses: transfers',
+// the inactivity timeout's (reservation.accepted) and interaction records'
+// (subscribed whether records are on or not, so that turning them on needs
+// no second setup; the service acknowledges unused events at once).
 func TaskRouterEventTypes() []string {
-	return append([]string{"reservation.accepted"}, webhooks.TransferEventTypes...)
+	var out []string
+	for _, t := range slices.Concat([]string{"reservation.accepted"}, webhooks.TransferEventTypes, webhooks.InteractionEventTypes) {
+		if !slices.Contains(out, t) {
+			out = append(out, t)
+		}
+	}
+	return out
 }
 
 // workspaceEventsStep points the workspace's EventCallbackUrl at the

@@ -23,4 +23,7 @@ func (c *Client) Operations(syncServiceSID string) *Operations {
 	return &Operations{c: c, syncService: syncServiceSID}
 }
 
-var _ webhooks.ParkTwilio = (*Operations)(nil)
+var (
+	_ webhooks.ParkTwilio        = (*Operations)(nil)
+	_ webhooks.InteractionTwilio = (*Operations)(nil)
+)

@@ -51,6 +51,28 @@ func (o *Operations) PutSyncMapItem(ctx context.Context, mapName, key string, da
 	return MapError(err)
 }
 
+// UpdateSyncMapItem replaces an item's data if its revision is still
+// revision (If-Match): ECONFLICT (412, 54205) when it changed meanwhile.
+// The item keeps its TTL.
+func (o *Operations) UpdateSyncMapItem(ctx context.Context, mapName, key string, data any, revision string) error {
+	p := (&syncv1.UpdateSyncMapItemParams{}).SetData(data).SetIfMatch(revision)
+	_, err := o.c.API(ctx).Sync.UpdateSyncMapItem(o.syncService, mapName, key, p)
+	return MapError(err)
+}
+
+// ListSyncMapItemsAfter returns up to limit items whose keys sort after
+// from (exclusive), in ascending key order; from "" starts at the first.
+// None when the map is missing. One request: limit is capped at 100, Sync's
+// largest page.
+func (o *Operations) ListSyncMapItemsAfter(ctx context.Context, mapName, from string, limit int) ([]webhooks.SyncItem, error) {
+	limit = min(max(limit, 1), 100)
+	p := (&syncv1.ListSyncMapItemParams{}).SetOrder("asc").SetPageSize(limit).SetLimit(limit)
+	if from != "" {
+		p.SetFrom(from).SetBounds("exclusive")
+	}
+	return o.listItems(ctx, mapName, p)
+}
+
 // FetchSyncMapItem returns an item; ENOTFOUND when it or its map is missing.
 func (o *Operations) FetchSyncMapItem(ctx context.Context, mapName, key string) (webhooks.SyncItem, error) {
 	it, err := o.c.API(ctx).Sync.FetchSyncMapItem(o.syncService, mapName, key)
@@ -67,7 +89,10 @@ func (o *Operations) DeleteSyncMapItem(ctx context.Context, mapName, key string)
 
 // ListSyncMapItems returns up to limit items; none when the map is missing.
 func (o *Operations) ListSyncMapItems(ctx context.Context, mapName string, limit int) ([]webhooks.SyncItem, error) {
-	p := (&syncv1.ListSyncMapItemParams{}).SetPageSize(min(limit, 100)).SetLimit(limit)
+	return o.listItems(ctx, mapName, (&syncv1.ListSyncMapItemParams{}).SetPageSize(min(limit, 100)).SetLimit(limit))
+}
+
+func (o *Operations) listItems(ctx context.Context, mapName string, p *syncv1.ListSyncMapItemParams) ([]webhooks.SyncItem, error) {
 	items, err := o.c.API(ctx).Sync.ListSyncMapItem(o.syncService, mapName, p)
 	if err != nil {
 		err = MapError(err)
@@ -98,7 +123,7 @@ func (o *Operations) createMap(ctx context.Context, name string) error {
 }
 
 func syncItem(it syncv1.SyncV1SyncMapItem) (webhooks.SyncItem, error) {
-	out := webhooks.SyncItem{Key: ptrValue(it.Key), DateCreated: ptrValue(it.DateCreated), DateExpires: ptrValue(it.DateExpires)}
+	out := webhooks.SyncItem{Key: ptrValue(it.Key), Revision: ptrValue(it.Revision), DateCreated: ptrValue(it.DateCreated), DateExpires: ptrValue(it.DateExpires)}
 	if it.Data != nil {
 		b, err := json.Marshal(*it.Data)
 		if err != nil {

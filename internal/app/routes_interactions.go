@@ -1,0 +1,59 @@
+package app
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+
+	"github.com/flexhooks/flexhooks/internal/config"
+	"github.com/flexhooks/flexhooks/internal/server"
+	"github.com/flexhooks/flexhooks/internal/twilio"
+	"github.com/flexhooks/flexhooks/webhooks"
+)
+
+// newInteractions builds interaction records when they are on
+// (INTERACTION_RECORDS, or persistent chat, whose contact chains live in
+// the records) and registers their TaskRouter event handlers; nil when off.
+func newInteractions(cfg config.Config, ops *twilio.Operations, events *webhooks.TaskEvents, log *slog.Logger) *webhooks.Interactions {
+	if !cfg.InteractionRecords && cfg.PersistentChat == config.PersistentChatOff {
+		return nil
+	}
+	in := webhooks.NewInteractions(ops, webhooks.InteractionsConfig{}, log)
+	in.RegisterEvents(events)
+	return in
+}
+
+// interactionRoutes mounts the records' read and write API and the
+// profiles, all with the agent's Flex token; none when records are off.
+func interactionRoutes(in *webhooks.Interactions) []server.Route {
+	if in == nil {
+		return nil
+	}
+	get := server.Endpoint(func(ctx context.Context, req *webhooks.InteractionRequest) (*webhooks.Interaction, error) {
+		return in.Interaction(ctx, *req)
+	})
+	patch := server.Endpoint(func(ctx context.Context, req *webhooks.PatchInteractionRequest) (*webhooks.Interaction, error) {
+		return in.PatchInteraction(ctx, *req)
+	})
+	closeRecord := server.Endpoint(func(ctx context.Context, req *webhooks.CloseInteractionRequest) (*webhooks.Interaction, error) {
+		return in.CloseInteraction(ctx, *req)
+	})
+	list := server.Endpoint(func(ctx context.Context, req *webhooks.InteractionListRequest) (*webhooks.InteractionList, error) {
+		return in.ListInteractions(ctx, *req)
+	})
+	profile := server.Endpoint(func(ctx context.Context, req *webhooks.ProfileRequest) (*webhooks.Profile, error) {
+		return in.GetProfile(ctx, *req)
+	})
+	patchProfile := server.Endpoint(func(ctx context.Context, req *webhooks.PatchProfileRequest) (*webhooks.Profile, error) {
+		return in.PatchProfile(ctx, *req)
+	})
+	return []server.Route{
+		{Method: http.MethodGet, Pattern: "/interactions", Name: "interactions-list", Auth: server.AuthFlexToken, Handler: list},
+		{Method: http.MethodGet, Pattern: "/interactions/{conversationSid}", Name: "interaction", Auth: server.AuthFlexToken, Handler: get},
+		{Method: http.MethodPatch, Pattern: "/interactions/{conversationSid}", Name: "interaction-patch", Auth: server.AuthFlexToken, Handler: patch},
+		{Method: http.MethodPost, Pattern: "/interactions/{conversationSid}/close", Name: "interaction-close", Auth: server.AuthFlexToken, Handler: closeRecord},
+		{Method: http.MethodGet, Pattern: "/profiles/{profileId}", Name: "profile", Auth: server.AuthFlexToken, Handler: profile},
+		{Method: http.MethodPatch, Pattern: "/profiles/{profileId}", Name: "profile-patch", Auth: server.AuthFlexToken, Handler: patchProfile},
+		{Method: http.MethodGet, Pattern: "/profiles/{profileId}/interactions", Name: "interactions-list", Auth: server.AuthFlexToken, Handler: list},
+	}
+}

@@ -1,0 +1,476 @@
+package webhooks
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/flexhooks/flexhooks"
+)
+
+// Sync maps of the interaction records.
+const (
+	// InteractionRecordMap holds one record per conversation, keyed by
+	// conversation SID (data: InteractionRecord).
+	InteractionRecordMap = "flexhooks_interactions"
+	// InteractionCounterMap holds the number counter, item
+	// InteractionCounterKey ({"last": n}), advanced with If-Match.
+	InteractionCounterMap = "flexhooks_counters"
+	InteractionCounterKey = "interactionNumber"
+	// ProfileMap holds the channel user profiles, keyed by profile ID.
+	ProfileMap = "flexhooks_profiles"
+	// ProfileInteractionsMap indexes interactions by profile, newest first:
+	// key "{profileId}.{inverted opening time}.{conversationSid}".
+	ProfileInteractionsMap = "flexhooks_profile_interactions"
+	// ContactMap finds a contact's conversation: key task SID, data
+	// {"conversationSid": …}. Persistent chat starts from a contact ID.
+	ContactMap = "flexhooks_contacts"
+)
+
+// InteractionTwilio is every Twilio operation interaction records use.
+type InteractionTwilio interface {
+	FetchSyncMapItem(ctx context.Context, mapName, key string) (SyncItem, error)
+	// CreateSyncMapItem creates the item (and its map); ECONFLICT (54208)
+	// when the key exists.
+	CreateSyncMapItem(ctx context.Context, mapName, key string, data any, ttl time.Duration) error
+	// UpdateSyncMapItem replaces the item's data if its revision is still
+	// revision: ECONFLICT (412, 54205) when someone changed it since.
+	UpdateSyncMapItem(ctx context.Context, mapName, key string, data any, revision string) error
+	// ListSyncMapItemsAfter lists up to limit items whose keys sort after
+	// from, in key order; none (no error) when the map does not exist.
+	ListSyncMapItemsAfter(ctx context.Context, mapName, from string, limit int) ([]SyncItem, error)
+	FetchConversation(ctx context.Context, conversationSid string) (Conversation, error)
+	// CloseInteractionChannel closes the channel with routing closed: every
+	// live task completes and the conversation closes.
+	CloseInteractionChannel(ctx context.Context, interactionSid, channelSid string) error
+}
+
+// InteractionsConfig configures interaction records.
+type InteractionsConfig struct {
+	// NumberPrefix starts every number ("INT"); NumberDigits pads it (7).
+	NumberPrefix string
+	NumberDigits int
+}
+
+// Interactions keeps an interaction record per conversation in Sync, from
+// the TaskRouter and Conversations events the service receives, and serves
+// the records, the profiles and the close API.
+//
+// Record upkeep never fails what it observes: an event handler logs a
+// record it could not write ("interaction record gap") and answers as if it
+// had, and the next event of the conversation brings the record up to date
+// (every TaskRouter event carries the task's creation time and attributes,
+// so any one of them can (re)build the task's facts).
+type Interactions struct {
+	tw  InteractionTwilio
+	cfg InteractionsConfig
+	log *slog.Logger
+	now func() time.Time
+	// opened runs after this replica opens a record (OnOpened).
+	opened func(ctx context.Context, rec *InteractionRecord, ev TaskRouterEvent)
+}
+
+// NewInteractions returns the interaction records over tw. log may be nil.
+func NewInteractions(tw InteractionTwilio, cfg InteractionsConfig, log *slog.Logger) *Interactions {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.NumberPrefix == "" {
+		cfg.NumberPrefix = "INT"
+	}
+	if cfg.NumberDigits <= 0 {
+		cfg.NumberDigits = 7
+	}
+	return &Interactions{tw: tw, cfg: cfg, log: log, now: time.Now}
+}
+
+// InteractionEventTypes are the TaskRouter events records use.
+var InteractionEventTypes = []string{"task.created", "reservation.accepted", "task.completed", "task.canceled", "task.deleted"}
+
+// RegisterEvents registers the record's TaskRouter event handler.
+func (in *Interactions) RegisterEvents(events *TaskEvents) {
+	for _, t := range InteractionEventTypes {
+		events.On(t, in.OnTaskEvent)
+	}
+}
+
+// openFacts is what a new record is opened with.
+type openFacts struct {
+	InteractionSid  string
+	ChannelSid      string
+	Channel         string
+	CustomerAddress string
+	CustomerName    string
+}
+
+// OnTaskEvent records what a TaskRouter event says about a conversation's
+// task. It never returns an error (see Interactions).
+//
+// Round trips: the record fetch, then its conditional update: two. A
+// conversation's first event opens the record instead: the number, the
+// profile and the profile index side by side, then the create: three.
+// An end event also fetches the conversation (alongside the record): a
+// closed conversation closes the record even when its state webhook is not
+// configured.
+func (in *Interactions) OnTaskEvent(ctx context.Context, ev TaskRouterEvent) error {
+	csid, open, f, ok := taskEventFacts(ev)
+	if !ok {
+		return nil
+	}
+	newTask := false
+	recordTask := func(r *InteractionRecord) bool {
+		known := slices.ContainsFunc(r.Tasks, func(t RecordTask) bool { return t.Sid == f.Sid })
+		changed := r.recordTask(f)
+		newTask = !known
+		return changed
+	}
+	var err error
+	if f.EndedAt.IsZero() {
+		var rec *InteractionRecord
+		var indexErr error
+		fns := []func(){func() { rec, err = in.update(ctx, csid, &open, recordTask) }}
+		if ev.EventType == "task.created" {
+			// The contact index entry is written alongside: a task is
+			// created once, and a replay's 54208 is harmless.
+			fns = append(fns, func() { indexErr = in.indexContact(ctx, f.Sid, csid) })
+		}
+		parallel(fns...)
+		if err == nil && newTask && ev.EventType != "task.created" {
+			indexErr = in.indexContact(ctx, f.Sid, csid) // catching up on a lost task.created
+		}
+		in.gap(ctx, csid, ev.EventType, errors.Join(err, indexErr))
+		if err == nil && rec != nil && in.opened != nil && rec.opened {
+			in.opened(ctx, rec, ev)
+		}
+		return nil
+	}
+	var conv Conversation
+	var convErr error
+	parallel(
+		func() { _, err = in.update(ctx, csid, &open, recordTask) },
+		func() { conv, convErr = in.tw.FetchConversation(ctx, csid) },
+	)
+	if err == nil && (convErr == nil && conv.State == "closed" || isNotFound(convErr)) {
+		_, err = in.update(ctx, csid, nil, func(r *InteractionRecord) bool { return r.recordClosed(f.EndedAt) })
+	}
+	in.gap(ctx, csid, ev.EventType, err)
+	return nil
+}
+
+// OnConversationEvent records what a Conversations post-event webhook says:
+// the conversation closed, or an agent's first reply (onMessageAdded). It
+// never returns an error.
+func (in *Interactions) OnConversationEvent(ctx context.Context, ev ConversationStateEvent) {
+	if !validSID("CH", ev.ConversationSid) {
+		return
+	}
+	var err error
+	switch ev.EventType {
+	case "onConversationStateUpdated":
+		if ev.StateTo != "closed" {
+			return
+		}
+		at := parseTwilioTime(ev.StateUpdated, ev.DateUpdated)
+		if at.IsZero() {
+			at = in.now()
+		}
+		_, err = in.update(ctx, ev.ConversationSid, nil, func(r *InteractionRecord) bool { return r.recordClosed(at) })
+	case "onMessageAdded":
+		if ev.Author == "" || ev.Author == "system" || strings.Contains(ev.Attributes, messageMarker) {
+			return // the service's own notices are not a reply
+		}
+		at := parseTwilioTime(ev.DateCreated)
+		if at.IsZero() {
+			at = in.now()
+		}
+		_, err = in.update(ctx, ev.ConversationSid, nil, func(r *InteractionRecord) bool {
+			if r.CustomerAddress == "" || strings.EqualFold(r.CustomerAddress, ev.Author) {
+				return false // the customer wrote (or who the customer is, is unknown yet)
+			}
+			return r.recordFirstReply(at, ev.Author)
+		})
+	default:
+		return
+	}
+	if isNotFound(err) {
+		return // no task yet: not an interaction (or not one to record)
+	}
+	in.gap(ctx, ev.ConversationSid, ev.EventType, err)
+}
+
+// Abandoned records that the inactivity timeout is closing the
+// conversation: once Twilio's close is seen the record is Closed Abandoned.
+// The kind is recorded before the close (alongside the notice, off the
+// close's critical path); a close that then fails leaves the record open,
+// since only Twilio's close closes it. Never fails.
+func (in *Interactions) Abandoned(ctx context.Context, conversationSid string) {
+	_, err := in.update(ctx, conversationSid, nil, func(r *InteractionRecord) bool {
+		return r.recordCloseKind(closeAbandoned, time.Time{})
+	})
+	if isNotFound(err) {
+		return
+	}
+	in.gap(ctx, conversationSid, "inactivity close", err)
+}
+
+// OnOpened registers fn to run when this replica opens a record (a new
+// conversation's first task event), after the record is stored: how
+// persistent chat links a returning customer's new conversation before an
+// agent accepts it. Register before serving.
+func (in *Interactions) OnOpened(fn func(ctx context.Context, rec *InteractionRecord, ev TaskRouterEvent)) {
+	in.opened = fn
+}
+
+// contactEntry is an item of ContactMap.
+type contactEntry struct {
+	ConversationSid string `json:"conversationSid"`
+}
+
+// indexContact records which conversation a task (a contact) belongs to.
+func (in *Interactions) indexContact(ctx context.Context, taskSid, csid string) error {
+	err := in.tw.CreateSyncMapItem(ctx, ContactMap, taskSid, contactEntry{ConversationSid: csid}, 0)
+	if isConflict(err) {
+		return nil
+	}
+	return err
+}
+
+// gap logs a record that could not be written.
+func (in *Interactions) gap(ctx context.Context, csid, event string, err error) {
+	if err == nil {
+		return
+	}
+	in.log.WarnContext(ctx, "interaction record gap: the next event of the conversation catches up",
+		"conversationSid", csid, "event", event, "err", err)
+	flexhooks.LogAttrs(ctx, slog.String("interactionRecord", "gap"))
+}
+
+// maxUpdateAttempts bounds the conditional-update loop; each lost race
+// means another writer's facts went in, so a handful is plenty.
+const maxUpdateAttempts = 8
+
+// update applies mutate to the conversation's record under If-Match and
+// returns the record as stored. When there is no record yet, open (when
+// not nil) opens one; else it is ENOTFOUND. mutate reports whether it
+// changed anything: nothing changed, nothing is written.
+func (in *Interactions) update(ctx context.Context, csid string, open *openFacts, mutate func(*InteractionRecord) bool) (*InteractionRecord, error) {
+	for attempt := range maxUpdateAttempts {
+		rec, rev, err := in.load(ctx, csid)
+		switch {
+		case isNotFound(err) && open != nil:
+			rec, err = in.create(ctx, csid, *open, mutate)
+			if isConflict(err) {
+				continue // another replica opened it first: merge into theirs
+			}
+			return rec, err
+		case err != nil:
+			return nil, err
+		}
+		if !mutate(rec) {
+			return rec, nil
+		}
+		err = in.tw.UpdateSyncMapItem(ctx, InteractionRecordMap, csid, rec, rev)
+		if !isConflict(err) {
+			return rec, err
+		}
+		backoff(ctx, attempt)
+	}
+	return nil, flexhooks.Errorf(flexhooks.EUNAVAILABLE, "interaction record of %s: too many concurrent changes, try again", csid)
+}
+
+// load fetches a record and its revision.
+func (in *Interactions) load(ctx context.Context, csid string) (*InteractionRecord, string, error) {
+	it, err := in.tw.FetchSyncMapItem(ctx, InteractionRecordMap, csid)
+	if err != nil {
+		return nil, "", err
+	}
+	rec := new(InteractionRecord)
+	if err := json.Unmarshal(it.Data, rec); err != nil {
+		return nil, "", &flexhooks.Error{Code: flexhooks.EINTERNAL, Message: "interaction record of " + csid + " is not readable", Err: err}
+	}
+	return rec, it.Revision, nil
+}
+
+// create opens a record: a number, the profile (found or made) and the
+// profile index entry side by side, then the record itself. ECONFLICT when
+// another writer created the record first (its number is then unused: numbers
+// are unique, not gapless).
+func (in *Interactions) create(ctx context.Context, csid string, open openFacts, mutate func(*InteractionRecord) bool) (*InteractionRecord, error) {
+	rec := &InteractionRecord{
+		ConversationSid: csid, InteractionSid: open.InteractionSid, ChannelSid: open.ChannelSid,
+		Channel: open.Channel, CustomerAddress: open.CustomerAddress, Tasks: []RecordTask{},
+	}
+	mutate(rec)
+	var (
+		number             string
+		prof               *Profile
+		numErr, profErr    error
+		indexErr           error
+		haveProfileAddress = open.CustomerAddress != "" && open.Channel != ""
+	)
+	fns := []func(){func() { number, numErr = in.allocateNumber(ctx) }}
+	if haveProfileAddress {
+		id := ProfileID(open.Channel, open.CustomerAddress)
+		fns = append(fns,
+			func() { prof, profErr = in.profile(ctx, open) },
+			func() {
+				indexErr = in.tw.CreateSyncMapItem(ctx, ProfileInteractionsMap, profileIndexKey(id, rec.OpenedAt(), csid),
+					profileIndexEntry{ConversationSid: csid}, 0)
+				if isConflict(indexErr) {
+					indexErr = nil
+				}
+			})
+	}
+	parallel(fns...)
+	if numErr != nil {
+		return nil, numErr
+	}
+	if profErr != nil || indexErr != nil {
+		// The record matters more than its profile: open it anyway.
+		in.log.WarnContext(ctx, "interaction record: profile not recorded", "conversationSid", csid, "profileErr", profErr, "indexErr", indexErr)
+	}
+	rec.Number = number
+	if prof != nil {
+		rec.OpenedFor = ProfileRef{ProfileID: prof.ID, CustomerID: prof.CustomerID, CustomerName: prof.CustomerName}
+	}
+	if err := in.tw.CreateSyncMapItem(ctx, InteractionRecordMap, csid, rec, 0); err != nil {
+		return nil, err
+	}
+	rec.opened = true
+	return rec, nil
+}
+
+// counter is the number counter's data.
+type counter struct {
+	Last int64 `json:"last"`
+}
+
+// allocateNumber takes the next interaction number: a conditional update of
+// the counter, so that two replicas never get the same one.
+func (in *Interactions) allocateNumber(ctx context.Context) (string, error) {
+	for attempt := range maxUpdateAttempts * 2 {
+		it, err := in.tw.FetchSyncMapItem(ctx, InteractionCounterMap, InteractionCounterKey)
+		var next int64
+		switch {
+		case isNotFound(err):
+			next = 1
+			err = in.tw.CreateSyncMapItem(ctx, InteractionCounterMap, InteractionCounterKey, counter{Last: next}, 0)
+		case err != nil:
+			return "", err
+		default:
+			var c counter
+			if err := json.Unmarshal(it.Data, &c); err != nil {
+				return "", &flexhooks.Error{Code: flexhooks.EINTERNAL, Message: "the interaction number counter is not readable", Err: err}
+			}
+			next = c.Last + 1
+			err = in.tw.UpdateSyncMapItem(ctx, InteractionCounterMap, InteractionCounterKey, counter{Last: next}, it.Revision)
+		}
+		if err == nil {
+			return fmt.Sprintf("%s%0*d", in.cfg.NumberPrefix, in.cfg.NumberDigits, next), nil
+		}
+		if !isConflict(err) {
+			return "", err
+		}
+		backoff(ctx, attempt)
+	}
+	return "", flexhooks.Errorf(flexhooks.EUNAVAILABLE, "could not allocate an interaction number: too many concurrent allocations")
+}
+
+// backoff waits a little, more after each lost race, so that writers
+// racing for one Sync item spread out.
+func backoff(ctx context.Context, attempt int) {
+	d := time.Duration(rand.Int64N(int64(5*time.Millisecond) << min(attempt, 4)))
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	}
+}
+
+// taskEventFacts reads a TaskRouter event of a conversation task.
+func taskEventFacts(ev TaskRouterEvent) (csid string, open openFacts, f taskFacts, ok bool) {
+	attrs := ev.Attributes()
+	csid = stringAttr(attrs, "conversationSid")
+	if !validSID("CH", csid) || !validSID("WT", ev.TaskSid) {
+		return "", openFacts{}, taskFacts{}, false
+	}
+	open = openFacts{
+		InteractionSid:  stringAttr(attrs, "flexInteractionSid"),
+		ChannelSid:      stringAttr(attrs, "flexInteractionChannelSid"),
+		Channel:         stringAttr(attrs, "channelType"),
+		CustomerAddress: customerIdentity(attrs),
+		CustomerName:    stringAttr(attrs, "customerName"),
+	}
+	at := ev.time()
+	f = taskFacts{
+		Sid: ev.TaskSid, Reason: contactReason(attrs), CreatedAt: unixTime(ev.TaskDateCreated),
+		QueueSid: ev.TaskQueueSid, QueueName: ev.TaskQueueName,
+	}
+	switch ev.EventType {
+	case "task.created":
+		if f.CreatedAt.IsZero() {
+			f.CreatedAt = at
+		}
+	case "reservation.accepted":
+		f.AcceptedAt, f.WorkerSid, f.WorkerName = at, ev.WorkerSid, ev.WorkerName
+	case "task.completed":
+		f.EndedAt, f.EndStatus, f.EndReason = at, "completed", ev.TaskCompletedReason
+	case "task.canceled":
+		f.EndedAt, f.EndStatus, f.EndReason = at, "canceled", ev.TaskCanceledReason
+	case "task.deleted":
+		f.EndedAt, f.EndStatus = at, "deleted"
+	}
+	return csid, open, f, true
+}
+
+// contactReason tells why a task began from the marks the service puts on
+// the tasks it makes.
+func contactReason(attrs map[string]any) string {
+	switch {
+	case attrs[unparkIDAttribute] != nil:
+		return ContactUnpark
+	case attrs[TransferTaskKey] != nil:
+		return ContactTransfer
+	default:
+		return ContactInbound
+	}
+}
+
+// time is when the event happened (TaskRouter's clock), the service's
+// clock when the event does not say.
+func (e TaskRouterEvent) time() time.Time {
+	if ms, err := strconv.ParseInt(e.TimestampMs, 10, 64); err == nil && ms > 0 {
+		return time.UnixMilli(ms).UTC()
+	}
+	if t := unixTime(e.Timestamp); !t.IsZero() {
+		return t
+	}
+	return time.Now().UTC()
+}
+
+// unixTime parses Unix seconds; zero when s is not a number.
+func unixTime(s string) time.Time {
+	sec, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || sec <= 0 {
+		return time.Time{}
+	}
+	return time.Unix(sec, 0).UTC()
+}
+
+// parseTwilioTime parses the first of values that is an ISO 8601 time.
+func parseTwilioTime(values ...string) time.Time {
+	for _, v := range values {
+		if t, err := time.Parse(time.RFC3339, v); err == nil {
+			return t.UTC()
+		}
+	}
+	return time.Time{}
+}

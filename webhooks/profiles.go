@@ -1,0 +1,82 @@
+package webhooks
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/flexhooks/flexhooks"
+)
+
+// Profile is a channel user profile: one inbound identifier (a phone
+// number, a WhatsApp number, a chat identity) on one channel, optionally
+// linked to a known customer. Stored in ProfileMap under its ID.
+type Profile struct {
+	ID           string    `json:"id"`
+	Channel      string    `json:"channel"`
+	Address      string    `json:"address"`
+	CustomerID   string    `json:"customerId,omitempty"`
+	CustomerName string    `json:"customerName,omitempty"`
+	CreatedAt    time.Time `json:"createdAt"`
+	UpdatedAt    time.Time `json:"updatedAt,omitzero"`
+}
+
+// ProfileID is the ID of the profile of an address on a channel: derived,
+// not allocated, so that every replica finds the same profile without a
+// lookup and two first messages cannot make two profiles.
+func ProfileID(channel, address string) string {
+	sum := sha256.Sum256([]byte(strings.ToLower(strings.TrimSpace(channel)) + "\n" + strings.ToLower(strings.TrimSpace(address))))
+	return "PF" + hex.EncodeToString(sum[:16])
+}
+
+// profileIndexEntry is an item of ProfileInteractionsMap.
+type profileIndexEntry struct {
+	ConversationSid string `json:"conversationSid"`
+}
+
+// profileIndexKey sorts a profile's interactions newest first: the key
+// carries the opening time inverted (Sync lists keys in ascending order).
+func profileIndexKey(profileID string, openedAt time.Time, csid string) string {
+	const far = 9_999_999_999_999 // milliseconds, past the year 2286
+	return fmt.Sprintf("%s.%013d.%s", profileID, far-max(openedAt.UnixMilli(), 0), csid)
+}
+
+// profile finds the profile of a new interaction's customer, making it on
+// first contact. Two makers race harmlessly: the loser reads the winner's.
+func (in *Interactions) profile(ctx context.Context, open openFacts) (*Profile, error) {
+	id := ProfileID(open.Channel, open.CustomerAddress)
+	for range 2 {
+		p, err := in.fetchProfile(ctx, id)
+		if !isNotFound(err) {
+			return p, err
+		}
+		p = &Profile{ID: id, Channel: open.Channel, Address: open.CustomerAddress, CreatedAt: in.now().UTC()}
+		err = in.tw.CreateSyncMapItem(ctx, ProfileMap, id, p, 0)
+		if !isConflict(err) {
+			return p, err
+		}
+	}
+	return nil, flexhooks.Errorf(flexhooks.EUNAVAILABLE, "profile %s: changed concurrently, try again", id)
+}
+
+// fetchProfile reads a profile; ENOTFOUND when there is none.
+func (in *Interactions) fetchProfile(ctx context.Context, id string) (*Profile, error) {
+	p, _, err := in.loadProfile(ctx, id)
+	return p, err
+}
+
+func (in *Interactions) loadProfile(ctx context.Context, id string) (*Profile, string, error) {
+	it, err := in.tw.FetchSyncMapItem(ctx, ProfileMap, id)
+	if err != nil {
+		return nil, "", err
+	}
+	p := new(Profile)
+	if err := json.Unmarshal(it.Data, p); err != nil {
+		return nil, "", &flexhooks.Error{Code: flexhooks.EINTERNAL, Message: "profile " + id + " is not readable", Err: err}
+	}
+	return p, it.Revision, nil
+}
