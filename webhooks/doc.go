@@ -54,6 +54,16 @@
 // accepts and closes on a TIMER inactivity behind a Sync claim, so one
 // replica acts once; docs/inactivity.md describes the two-phase warning.
 //
+// Interaction records (interaction_record.go, interactions.go,
+// interactions_api.go, profiles.go) keep one record per conversation in the
+// Sync map "flexhooks_interactions": facts (each task's creation, accept and
+// end, the first agent reply, the close and its kind) from which the state,
+// reason, wait time and duration are derived, so that replayed, duplicated
+// and late events give the same record; writes are conditional on the
+// item's revision. They follow park, unpark and transfer through the tasks
+// those make, and never fail what they observe (docs/interactions.md).
+//
 // TaskRouter's single workspace callback reaches taskrouter_events.go, which
-// hands each event type to the capabilities that registered for it.
+// hands each event type to the capabilities that registered for it; a
+// type's handlers run side by side.
 package webhooks

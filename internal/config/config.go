@@ -106,13 +106,16 @@ type Config struct {
 	// outside the 24-hour window.
 	InactivityWhatsAppContentSID string `envconfig:"INACTIVITY_WHATSAPP_CONTENT_SID"`
 
-	// InteractionRecords keeps a record of each interaction when it ends.
+	// InteractionRecords keeps an interaction record per conversation, and
+	// channel profiles, in Sync. Persistent chat turns them on too: its
+	// contact chains live in the records.
 	InteractionRecords bool `envconfig:"INTERACTION_RECORDS" default:"false" want:"true or false"`
 
-	// PersistentChat rehydrates a returning customer's past chats:
-	// off, ENTIRE_PAST_SESSION or FROM_SEGMENT.
+	// PersistentChat links a returning customer's new chat to their last
+	// one automatically: off, ENTIRE_PAST_SESSION or FROM_SEGMENT.
 	PersistentChat string `envconfig:"PERSISTENT_CHAT" default:"off"`
-	// PersistentChatWindow is how far back past chats are looked for.
+	// PersistentChatWindow is how long after a chat ended a returning
+	// customer is linked to it automatically.
 	PersistentChatWindow isoduration.Duration `envconfig:"PERSISTENT_CHAT_WINDOW" default:"P7D" want:"an ISO-8601 duration such as P7D"`
 }
 
