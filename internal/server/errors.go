@@ -79,7 +79,8 @@ func normalize(err error) error {
 }
 
 // WriteError answers err as JSON with the status its code maps to. Only the
-// code, the caller-safe message and (for EINVALID) the fields go out; the
+// code, the caller-safe message and (for EINVALID and EUNPROCESSABLE) the
+// fields go out; the
 // cause and Twilio's code go to the request's access-log line, next to its
 // request id.
 func WriteError(w http.ResponseWriter, r *http.Request, err error) {
@@ -91,8 +92,8 @@ func writeErrorStatus(w http.ResponseWriter, r *http.Request, status int, err er
 	body := errorResponse{Error: errorBody{Code: flexhooks.ErrorCode(err), Message: flexhooks.ErrorMessage(err)}}
 	var fe *flexhooks.Error
 	if errors.As(err, &fe) {
-		if fe.Code == flexhooks.EINVALID {
-			body.Error.Fields = fe.Fields
+		if fe.Code == flexhooks.EINVALID || fe.Code == flexhooks.EUNPROCESSABLE {
+			body.Error.Fields = fe.Fields // a missing field (422) is named like an invalid one
 		}
 		attrs := []slog.Attr{slog.String("errorCode", fe.Code)}
 		if fe.TwilioCode != 0 {

@@ -20,6 +20,9 @@ const (
 	AuthSignature
 	// AuthFlexToken: Flex plugin calls, carrying the agent's Flex token.
 	AuthFlexToken
+	// AuthFlexTokenOrService: an agent's Flex token, or the service's own
+	// Twilio credentials with HTTP Basic (a customer-facing backend).
+	AuthFlexTokenOrService
 )
 
 func (a Auth) String() string {
@@ -30,6 +33,8 @@ func (a Auth) String() string {
 		return "signature"
 	case AuthFlexToken:
 		return "flex-token"
+	case AuthFlexTokenOrService:
+		return "flex-token-or-service"
 	}
 	return fmt.Sprintf("Auth(%d)", int(a))
 }
@@ -108,6 +113,8 @@ func (s *Server) mount(r chi.Router, rt Route, quiet bool) {
 		h = s.sig.middleware(h)
 	case AuthFlexToken:
 		h = s.tokens.middleware(h)
+	case AuthFlexTokenOrService:
+		h = s.service.middleware(h)
 	default:
 		panic(fmt.Sprintf("server: route %s %s: unknown auth %v", rt.Method, rt.Pattern, rt.Auth))
 	}

@@ -75,6 +75,12 @@ type Options struct {
 	// Tokens validates Flex tokens on AuthFlexToken routes. Without it those
 	// routes answer 503.
 	Tokens TokenValidator
+	// ServiceCredentials are the HTTP Basic username/password pairs
+	// AuthFlexTokenOrService routes accept besides a Flex token: the
+	// service's own Twilio credentials (account SID and auth token, API key
+	// and secret). Whoever holds them can already do anything to the
+	// account through Twilio's API, so accepting them grants nothing new.
+	ServiceCredentials []ServiceCredential
 	// TokenCacheSize bounds the number of validated tokens kept. Default 10000.
 	TokenCacheSize int
 	// TokenCacheMaxAge caps how long a validated token is trusted without
@@ -175,6 +181,7 @@ type Server struct {
 	metrics  *metrics
 	sig      *signatureVerifier
 	tokens   *tokenAuth
+	service  *serviceAuth
 	ready    *readiness
 	cors     *cors
 	draining atomic.Bool
@@ -200,7 +207,8 @@ func New(opts Options) *Server {
 		s.log.Error("Twilio signature routes will reject every request", "error", err)
 	}
 	s.tokens = newTokenAuth(opts.Tokens, opts.TokenCacheSize, opts.TokenCacheMaxAge, opts.Now)
-	if opts.Tokens == nil && hasAuth(opts.Routes, AuthFlexToken) {
+	s.service = newServiceAuth(s.tokens, opts.ServiceCredentials)
+	if opts.Tokens == nil && (hasAuth(opts.Routes, AuthFlexToken) || hasAuth(opts.Routes, AuthFlexTokenOrService)) {
 		s.log.Error("no Flex token validator: Flex token routes will answer 503")
 	}
 	s.ready = &readiness{checker: opts.Ready, ttl: opts.ReadyCacheTTL, timeout: opts.ReadyTimeout, now: opts.Now}
