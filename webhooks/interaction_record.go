@@ -2,6 +2,7 @@ package webhooks
 
 import (
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -63,6 +64,9 @@ type InteractionRecord struct {
 	Channel         string     `json:"channel,omitempty"`
 	CustomerAddress string     `json:"customerAddress,omitempty"`
 	OpenedFor       ProfileRef `json:"openedFor"`
+	// IndexKey is the key of the record's entry in ProfileInteractionsMap:
+	// the one entry the profile's listing shows it under.
+	IndexKey string `json:"indexKey,omitempty"`
 	// Tasks are the conversation's TaskRouter tasks (its contacts), ordered
 	// by creation.
 	Tasks []RecordTask `json:"tasks"`
@@ -114,10 +118,18 @@ type ProfileRef struct {
 	CustomerName string `json:"customerName,omitempty"`
 }
 
-// ReasonNote is a hand-set state reason and the state it was set in.
+// ReasonNote is a hand-set state reason and the stay in a state it was set
+// in: the state, and the task that put the record in it.
 type ReasonNote struct {
-	State  string `json:"state"`
-	Reason string `json:"reason"`
+	State   string `json:"state"`
+	Episode string `json:"episode,omitempty"`
+	Reason  string `json:"reason"`
+}
+
+// noteReason returns the note a hand-set reason makes now.
+func (r *InteractionRecord) noteReason(reason string) *ReasonNote {
+	state, _, episode := r.state()
+	return &ReasonNote{State: state, Episode: episode, Reason: reason}
 }
 
 // Continuation links a conversation to the past session it continues.
@@ -161,8 +173,10 @@ type taskFacts struct {
 }
 
 // recordTask adds what f says of a task to the record; it reports whether
-// anything changed. A fact already known is kept (the first accept, the
-// first end): replays and late events change nothing.
+// anything changed. Of two values of one fact the earliest is kept (the
+// earliest accept, the earliest end: a task completed and later deleted
+// ended when it completed), never the first recorded, so that the record
+// is the same whatever order the events came in; replays change nothing.
 func (r *InteractionRecord) recordTask(f taskFacts) bool {
 	i := slices.IndexFunc(r.Tasks, func(t RecordTask) bool { return t.Sid == f.Sid })
 	added := i < 0
@@ -171,17 +185,21 @@ func (r *InteractionRecord) recordTask(f taskFacts) bool {
 		i = len(r.Tasks) - 1
 	}
 	t, before := &r.Tasks[i], r.Tasks[i]
-	setString(&t.Reason, f.Reason)
+	// The most specific reason wins: an event whose attributes lost the
+	// mark (a handler tidied them) must not make a transfer inbound.
+	if reasonRank(f.Reason) > reasonRank(t.Reason) {
+		t.Reason = f.Reason
+	}
 	setString(&t.QueueSid, f.QueueSid)
 	setString(&t.QueueName, f.QueueName)
-	if !f.CreatedAt.IsZero() && (t.CreatedAt.IsZero() || f.CreatedAt.Before(t.CreatedAt)) {
+	if earlier(f.CreatedAt, t.CreatedAt) {
 		t.CreatedAt = f.CreatedAt
 	}
-	if !f.AcceptedAt.IsZero() && t.AcceptedAt.IsZero() {
+	if earlier(f.AcceptedAt, t.AcceptedAt) {
 		t.AcceptedAt = f.AcceptedAt
 		t.WorkerSid, t.WorkerName = f.WorkerSid, f.WorkerName
 	}
-	if !f.EndedAt.IsZero() && t.EndedAt.IsZero() {
+	if earlier(f.EndedAt, t.EndedAt) || f.EndedAt.Equal(t.EndedAt) && endRank(f.EndStatus) < endRank(t.EndStatus) {
 		t.EndedAt, t.EndStatus, t.EndReason = f.EndedAt, f.EndStatus, f.EndReason
 	}
 	changed := added || *t != before
@@ -191,44 +209,107 @@ func (r *InteractionRecord) recordTask(f taskFacts) bool {
 	return changed
 }
 
-// sortTasks orders the tasks by creation (TaskRouter gives it to the
-// second; tasks of the same second keep the order they were recorded in),
-// a task whose creation is not known yet last.
+// earlier reports whether a known time at comes before have (or have is
+// not known yet).
+func earlier(at, have time.Time) bool {
+	return !at.IsZero() && (have.IsZero() || at.Before(have))
+}
+
+// reasonRank orders why a task began from the least to the most specific.
+func reasonRank(reason string) int {
+	switch reason {
+	case "":
+		return 0
+	case ContactInbound:
+		return 1
+	default:
+		return 2
+	}
+}
+
+// endRank breaks a tie between two ends of a task at the same instant:
+// what TaskRouter says happened to it before a deletion.
+func endRank(status string) int {
+	switch status {
+	case "completed":
+		return 0
+	case "canceled":
+		return 1
+	case "deleted":
+		return 3
+	default:
+		return 2
+	}
+}
+
+// sortTasks orders the tasks by creation, a task whose creation is not
+// known yet last. TaskRouter gives the creation to the second, and a
+// transfer often makes a task in the second the previous one was accepted
+// in: within a second, the task accepted first comes first (a task made
+// from another is accepted after it), a task not accepted yet last, then
+// the SID. The order depends on the facts only, never on the order they
+// were recorded in.
 func (r *InteractionRecord) sortTasks() {
-	slices.SortStableFunc(r.Tasks, func(a, b RecordTask) int {
-		switch az, bz := a.CreatedAt.IsZero(), b.CreatedAt.IsZero(); {
-		case az && bz:
-			return 0
-		case az:
-			return 1
-		case bz:
-			return -1
+	slices.SortFunc(r.Tasks, func(a, b RecordTask) int {
+		if c := compareKnownFirst(a.CreatedAt, b.CreatedAt); c != 0 {
+			return c
 		}
-		return a.CreatedAt.Compare(b.CreatedAt)
+		if c := compareKnownFirst(a.AcceptedAt, b.AcceptedAt); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Sid, b.Sid)
 	})
 }
 
-// recordFirstReply keeps the earliest agent reply.
+// compareKnownFirst orders times, an unknown (zero) time after every known one.
+func compareKnownFirst(a, b time.Time) int {
+	switch az, bz := a.IsZero(), b.IsZero(); {
+	case az && bz:
+		return 0
+	case az:
+		return 1
+	case bz:
+		return -1
+	}
+	return a.Compare(b)
+}
+
+// recordFirstReply keeps the earliest agent reply (of two at the same
+// instant, the author first in order, so that the order of the events does
+// not matter).
 func (r *InteractionRecord) recordFirstReply(at time.Time, author string) bool {
-	if at.IsZero() || (!r.FirstReplyAt.IsZero() && !at.Before(r.FirstReplyAt)) {
+	if at.IsZero() {
+		return false
+	}
+	if !r.FirstReplyAt.IsZero() && (at.After(r.FirstReplyAt) || at.Equal(r.FirstReplyAt) && author >= r.FirstReplyBy) {
 		return false
 	}
 	r.FirstReplyAt, r.FirstReplyBy = at, author
 	return true
 }
 
-// recordClosed keeps the moment Twilio closed the conversation.
+// recordClosed keeps the earliest moment the conversation was seen closed:
+// Twilio's state event says when it closed; a task ending on a closed
+// conversation (when that event is not configured) can only say it was
+// closed by then.
 func (r *InteractionRecord) recordClosed(at time.Time) bool {
-	if at.IsZero() || !r.ClosedAt.IsZero() {
+	if !earlier(at, r.ClosedAt) {
 		return false
 	}
 	r.ClosedAt = at
 	return true
 }
 
-// recordCloseKind records a deliberate close; the first one stands.
+// recordCloseKind records a deliberate close. A complete close (the close
+// API, which refuses a record already Closed Abandoned) supersedes an
+// abandon, whatever their order: the abandon is recorded as the inactivity
+// timeout's close begins, and when that close fails the conversation goes
+// on and may be closed by an agent later. Otherwise the first one stands.
 func (r *InteractionRecord) recordCloseKind(kind string, at time.Time) bool {
-	if r.CloseKind != "" {
+	switch {
+	case r.CloseKind == "":
+	case r.CloseKind == closeAbandoned && kind == closeComplete:
+	default:
 		return false
 	}
 	r.CloseKind, r.CloseRequestedAt = kind, at
@@ -301,8 +382,9 @@ func (r *InteractionRecord) View() Interaction {
 	if r.ContinuedFrom != nil {
 		v.ContinuedFromContactID = r.ContinuedFrom.ContactID
 	}
-	v.State, v.StateReason = r.state()
-	if n := r.ReasonNote; n != nil && n.State == v.State {
+	var episode string
+	v.State, v.StateReason, episode = r.state()
+	if n := r.ReasonNote; n != nil && n.State == v.State && n.Episode == episode {
 		v.StateReason = n.Reason
 	}
 	v.NeedsDescription = v.State == StateClosedComplete && r.ShortDescription == ""
@@ -376,54 +458,60 @@ func (r *InteractionRecord) answeredAt() (time.Time, string) {
 //   - no live task after an agent worked it: the agent left it for the
 //     customer (a park) — On Hold, waiting on the customer;
 //   - otherwise New: nobody has handled it yet.
-func (r *InteractionRecord) state() (state, reason string) {
+//
+// episode names this stay in the state (the task that put the record in
+// it), so that a hand-set reason shows only during the stay it was set in,
+// not again the next time the record comes back to the same state.
+func (r *InteractionRecord) state() (state, reason, episode string) {
 	if r.Closed() {
 		if r.CloseKind == closeAbandoned {
-			return StateClosedAbandoned, ReasonTimedOut
+			return StateClosedAbandoned, ReasonTimedOut, "closed"
 		}
-		return StateClosedComplete, ""
+		return StateClosedComplete, "", "closed"
 	}
-	var newest *RecordTask
-	working := false
+	var newest, working *RecordTask
 	for i := range r.Tasks {
 		t := &r.Tasks[i]
 		if !t.EndedAt.IsZero() {
 			continue
 		}
 		if !t.AcceptedAt.IsZero() {
-			working = true
+			working = t
 		}
 		newest = t
 	}
 	switch {
 	case newest != nil && newest.AcceptedAt.IsZero() && newest.Reason == ContactTransfer:
-		return StateOnHold, ReasonWaitingInternal
-	case newest != nil && newest.AcceptedAt.IsZero() && !working:
-		return StateNew, ReasonWaitingForAgent
-	case working:
-		return StateWorkInProgress, ""
+		return StateOnHold, ReasonWaitingInternal, newest.Sid
+	case newest != nil && newest.AcceptedAt.IsZero() && working == nil:
+		return StateNew, ReasonWaitingForAgent, newest.Sid
+	case working != nil:
+		return StateWorkInProgress, "", working.Sid
 	}
-	for _, t := range r.Tasks {
-		if !t.AcceptedAt.IsZero() {
-			return StateOnHold, ReasonWaitingOnCustomer
+	for i := len(r.Tasks) - 1; i >= 0; i-- {
+		if t := r.Tasks[i]; !t.AcceptedAt.IsZero() {
+			return StateOnHold, ReasonWaitingOnCustomer, t.Sid
 		}
 	}
-	return StateNew, ReasonWaitingForAgent
+	return StateNew, ReasonWaitingForAgent, ""
 }
 
 // assignee is the task of the worker the interaction is assigned to: the
 // newest accepted live task, else the newest accepted one.
 func (r *InteractionRecord) assignee() *RecordTask {
-	var last *RecordTask
+	var live, last *RecordTask
 	for i := range r.Tasks {
 		t := &r.Tasks[i]
 		if t.AcceptedAt.IsZero() {
 			continue
 		}
 		if t.EndedAt.IsZero() {
-			return t
+			live = t
 		}
 		last = t
+	}
+	if live != nil {
+		return live
 	}
 	return last
 }

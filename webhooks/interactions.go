@@ -27,7 +27,7 @@ const (
 	// ProfileMap holds the channel user profiles, keyed by profile ID.
 	ProfileMap = "flexhooks_profiles"
 	// ProfileInteractionsMap indexes interactions by profile, newest first:
-	// key "{profileId}.{inverted opening time}.{conversationSid}".
+	// key "{profileId}_{inverted opening time}_{conversationSid}".
 	ProfileInteractionsMap = "flexhooks_profile_interactions"
 	// ContactMap finds a contact's conversation: key task SID, data
 	// {"conversationSid": …}. Persistent chat starts from a contact ID.
@@ -43,10 +43,14 @@ type InteractionTwilio interface {
 	// UpdateSyncMapItem replaces the item's data if its revision is still
 	// revision: ECONFLICT (412, 54205) when someone changed it since.
 	UpdateSyncMapItem(ctx context.Context, mapName, key string, data any, revision string) error
+	// DeleteSyncMapItem is ENOTFOUND when the item or the map does not exist.
+	DeleteSyncMapItem(ctx context.Context, mapName, key string) error
 	// ListSyncMapItemsAfter lists up to limit items whose keys sort after
 	// from, in key order; none (no error) when the map does not exist.
 	ListSyncMapItemsAfter(ctx context.Context, mapName, from string, limit int) ([]SyncItem, error)
 	FetchConversation(ctx context.Context, conversationSid string) (Conversation, error)
+	// FetchTask reads a TaskRouter task: how a lost end is caught up.
+	FetchTask(ctx context.Context, workspaceSid, taskSid string) (Task, error)
 	// CloseInteractionChannel closes the channel with routing closed: every
 	// live task completes and the conversation closes.
 	CloseInteractionChannel(ctx context.Context, interactionSid, channelSid string) error
@@ -118,7 +122,8 @@ type openFacts struct {
 // profile and the profile index side by side, then the create: three.
 // An end event also fetches the conversation (alongside the record): a
 // closed conversation closes the record even when its state webhook is not
-// configured.
+// configured. A task new to the record while the record shows another one
+// still live also asks TaskRouter about that one (catchUp).
 func (in *Interactions) OnTaskEvent(ctx context.Context, ev TaskRouterEvent) error {
 	csid, open, f, ok := taskEventFacts(ev)
 	if !ok {
@@ -126,42 +131,112 @@ func (in *Interactions) OnTaskEvent(ctx context.Context, ev TaskRouterEvent) err
 	}
 	newTask := false
 	recordTask := func(r *InteractionRecord) bool {
-		known := slices.ContainsFunc(r.Tasks, func(t RecordTask) bool { return t.Sid == f.Sid })
-		changed := r.recordTask(f)
-		newTask = !known
-		return changed
+		newTask = !slices.ContainsFunc(r.Tasks, func(t RecordTask) bool { return t.Sid == f.Sid })
+		return r.recordTask(f)
 	}
-	var err error
-	if f.EndedAt.IsZero() {
-		var rec *InteractionRecord
-		var indexErr error
-		fns := []func(){func() { rec, err = in.update(ctx, csid, &open, recordTask) }}
-		if ev.EventType == "task.created" {
-			// The contact index entry is written alongside: a task is
-			// created once, and a replay's 54208 is harmless.
-			fns = append(fns, func() { indexErr = in.indexContact(ctx, f.Sid, csid) })
-		}
-		parallel(fns...)
-		if err == nil && newTask && ev.EventType != "task.created" {
-			indexErr = in.indexContact(ctx, f.Sid, csid) // catching up on a lost task.created
-		}
-		in.gap(ctx, csid, ev.EventType, errors.Join(err, indexErr))
-		if err == nil && rec != nil && in.opened != nil && rec.opened {
-			in.opened(ctx, rec, ev)
-		}
-		return nil
-	}
-	var conv Conversation
-	var convErr error
-	parallel(
-		func() { _, err = in.update(ctx, csid, &open, recordTask) },
-		func() { conv, convErr = in.tw.FetchConversation(ctx, csid) },
+	ended := !f.EndedAt.IsZero()
+	var (
+		rec                *InteractionRecord
+		conv               Conversation
+		err, convErr       error
+		indexErr, catchErr error
 	)
-	if err == nil && (convErr == nil && conv.State == "closed" || isNotFound(convErr)) {
+	fns := []func(){func() { rec, err = in.update(ctx, csid, &open, recordTask) }}
+	switch {
+	case ev.EventType == "task.created":
+		// The contact index entry is written alongside: a task is
+		// created once, and a replay's 54208 is harmless.
+		fns = append(fns, func() { indexErr = in.indexContact(ctx, f.Sid, csid) })
+	case ended:
+		fns = append(fns, func() { conv, convErr = in.tw.FetchConversation(ctx, csid) })
+	}
+	parallel(fns...)
+	if err == nil && newTask {
+		var more []func()
+		if ev.EventType != "task.created" {
+			more = append(more, func() { indexErr = in.indexContact(ctx, f.Sid, csid) }) // catching up on a lost task.created
+		}
+		if stale := liveTasksBut(rec, f.Sid); len(stale) > 0 {
+			more = append(more, func() { catchErr = in.catchUp(ctx, ev.WorkspaceSid, csid, stale) })
+		}
+		if len(more) > 0 {
+			parallel(more...)
+		}
+	}
+	opened := err == nil && rec != nil && rec.opened
+	if err == nil && ended && (convErr == nil && conv.State == "closed" || isNotFound(convErr)) {
 		_, err = in.update(ctx, csid, nil, func(r *InteractionRecord) bool { return r.recordClosed(f.EndedAt) })
 	}
-	in.gap(ctx, csid, ev.EventType, err)
+	in.gap(ctx, csid, ev.EventType, errors.Join(err, indexErr, catchErr))
+	if opened && !ended && in.opened != nil {
+		in.opened(ctx, rec, ev)
+	}
 	return nil
+}
+
+// liveTasksBut lists the record's tasks other than sid that it shows live.
+func liveTasksBut(rec *InteractionRecord, sid string) []string {
+	if rec == nil {
+		return nil
+	}
+	var out []string
+	for _, t := range rec.Tasks {
+		if t.Sid != sid && t.EndedAt.IsZero() {
+			out = append(out, t.Sid)
+		}
+	}
+	return out
+}
+
+// catchUp asks TaskRouter about tasks the record shows live when a new
+// task of the conversation appears, and records the ends it missed. An
+// end whose event was lost (the record could not be written when it came:
+// the handler never fails, so TaskRouter does not send it again) would
+// otherwise stay lost, since no later event of the conversation speaks of
+// that task: a park whose task.completed was lost would leave the record
+// in Work in Progress, and the agent's time out of the duration, for good.
+// In the usual case the tasks are live indeed (a warm transfer) or their
+// end is on its way (a cold transfer), and nothing is written. TaskRouter
+// gives the end to the second (date_updated); when the end's own event
+// arrives later, the earlier of the two stands.
+func (in *Interactions) catchUp(ctx context.Context, workspaceSid, csid string, sids []string) error {
+	if !validSID("WS", workspaceSid) {
+		return nil
+	}
+	facts := make([]*taskFacts, len(sids))
+	errs := make([]error, len(sids))
+	fns := make([]func(), len(sids))
+	for i, sid := range sids {
+		fns[i] = func() {
+			t, err := in.tw.FetchTask(ctx, workspaceSid, sid)
+			switch {
+			case isNotFound(err):
+				return // deleted: nothing to learn from TaskRouter any more
+			case err != nil:
+				errs[i] = err
+			case (t.AssignmentStatus == "completed" || t.AssignmentStatus == "canceled") && !t.DateUpdated.IsZero():
+				facts[i] = &taskFacts{Sid: sid, EndedAt: t.DateUpdated.UTC(), EndStatus: t.AssignmentStatus}
+			}
+		}
+	}
+	parallel(fns...)
+	var ends []taskFacts
+	for _, f := range facts {
+		if f != nil {
+			ends = append(ends, *f)
+		}
+	}
+	if len(ends) > 0 {
+		_, err := in.update(ctx, csid, nil, func(r *InteractionRecord) bool {
+			changed := false
+			for _, f := range ends {
+				changed = r.recordTask(f) || changed
+			}
+			return changed
+		})
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
 }
 
 // OnConversationEvent records what a Conversations post-event webhook says:
@@ -185,6 +260,12 @@ func (in *Interactions) OnConversationEvent(ctx context.Context, ev Conversation
 	case "onMessageAdded":
 		if ev.Author == "" || ev.Author == "system" || strings.Contains(ev.Attributes, messageMarker) {
 			return // the service's own notices are not a reply
+		}
+		if channelOf(ev.Author) != "chat" {
+			// A phone number or a whatsapp:/messenger: address is a
+			// customer's binding, never an agent's identity: no need to
+			// read the record to know it is not a reply.
+			return
 		}
 		at := parseTwilioTime(ev.DateCreated)
 		if at.IsZero() {
@@ -261,17 +342,24 @@ const maxUpdateAttempts = 8
 // not nil) opens one; else it is ENOTFOUND. mutate reports whether it
 // changed anything: nothing changed, nothing is written.
 func (in *Interactions) update(ctx context.Context, csid string, open *openFacts, mutate func(*InteractionRecord) bool) (*InteractionRecord, error) {
+	lostKey := "" // the profile index entry of a create that lost the race
 	for attempt := range maxUpdateAttempts {
 		rec, rev, err := in.load(ctx, csid)
 		switch {
 		case isNotFound(err) && open != nil:
-			rec, err = in.create(ctx, csid, *open, mutate)
+			var key string
+			rec, key, err = in.create(ctx, csid, *open, mutate)
 			if isConflict(err) {
+				lostKey = key
 				continue // another replica opened it first: merge into theirs
 			}
 			return rec, err
 		case err != nil:
 			return nil, err
+		}
+		if lostKey != "" && lostKey != rec.IndexKey {
+			in.dropIndexEntry(ctx, csid, lostKey)
+			lostKey = ""
 		}
 		if !mutate(rec) {
 			return rec, nil
@@ -301,8 +389,10 @@ func (in *Interactions) load(ctx context.Context, csid string) (*InteractionReco
 // create opens a record: a number, the profile (found or made) and the
 // profile index entry side by side, then the record itself. ECONFLICT when
 // another writer created the record first (its number is then unused: numbers
-// are unique, not gapless).
-func (in *Interactions) create(ctx context.Context, csid string, open openFacts, mutate func(*InteractionRecord) bool) (*InteractionRecord, error) {
+// are unique, not gapless). It returns the index entry's key it wrote, so
+// that the loser of a race can remove an entry under another key than the
+// winner's (see dropIndexEntry).
+func (in *Interactions) create(ctx context.Context, csid string, open openFacts, mutate func(*InteractionRecord) bool) (*InteractionRecord, string, error) {
 	rec := &InteractionRecord{
 		ConversationSid: csid, InteractionSid: open.InteractionSid, ChannelSid: open.ChannelSid,
 		Channel: open.Channel, CustomerAddress: open.CustomerAddress, Tasks: []RecordTask{},
@@ -317,12 +407,13 @@ func (in *Interactions) create(ctx context.Context, csid string, open openFacts,
 	)
 	fns := []func(){func() { number, numErr = in.allocateNumber(ctx) }}
 	if haveProfileAddress {
-		id := ProfileID(open.Channel, open.CustomerAddress)
+		// The key carries the opening time as this writer sees it; a
+		// concurrent writer that saw another task first writes another key.
+		rec.IndexKey = profileIndexKey(ProfileID(open.Channel, open.CustomerAddress), rec.OpenedAt(), csid)
 		fns = append(fns,
 			func() { prof, profErr = in.profile(ctx, open) },
 			func() {
-				indexErr = in.tw.CreateSyncMapItem(ctx, ProfileInteractionsMap, profileIndexKey(id, rec.OpenedAt(), csid),
-					profileIndexEntry{ConversationSid: csid}, 0)
+				indexErr = in.tw.CreateSyncMapItem(ctx, ProfileInteractionsMap, rec.IndexKey, profileIndexEntry{ConversationSid: csid}, 0)
 				if isConflict(indexErr) {
 					indexErr = nil
 				}
@@ -330,7 +421,7 @@ func (in *Interactions) create(ctx context.Context, csid string, open openFacts,
 	}
 	parallel(fns...)
 	if numErr != nil {
-		return nil, numErr
+		return nil, rec.IndexKey, numErr
 	}
 	if profErr != nil || indexErr != nil {
 		// The record matters more than its profile: open it anyway.
@@ -341,10 +432,19 @@ func (in *Interactions) create(ctx context.Context, csid string, open openFacts,
 		rec.OpenedFor = ProfileRef{ProfileID: prof.ID, CustomerID: prof.CustomerID, CustomerName: prof.CustomerName}
 	}
 	if err := in.tw.CreateSyncMapItem(ctx, InteractionRecordMap, csid, rec, 0); err != nil {
-		return nil, err
+		return nil, rec.IndexKey, err
 	}
 	rec.opened = true
-	return rec, nil
+	return rec, rec.IndexKey, nil
+}
+
+// dropIndexEntry removes the profile index entry a losing create wrote
+// under another key than the record's: left there, it would list the
+// interaction twice. Best effort: the listing skips such entries anyway.
+func (in *Interactions) dropIndexEntry(ctx context.Context, csid, key string) {
+	if err := in.tw.DeleteSyncMapItem(ctx, ProfileInteractionsMap, key); err != nil && !isNotFound(err) {
+		in.log.WarnContext(ctx, "interaction record: a stale profile index entry is left", "conversationSid", csid, "key", key, "err", err)
+	}
 }
 
 // counter is the number counter's data.

@@ -117,7 +117,7 @@ func (in *Interactions) PatchInteraction(ctx context.Context, req PatchInteracti
 			r.ShortDescription, changed = strings.TrimSpace(*d), true
 		}
 		if s := req.StateReason; s != nil {
-			note := &ReasonNote{State: r.View().State, Reason: strings.TrimSpace(*s)}
+			note := r.noteReason(strings.TrimSpace(*s))
 			if r.ReasonNote == nil || *r.ReasonNote != *note {
 				r.ReasonNote, changed = note, true
 			}
@@ -291,14 +291,15 @@ func (r *InteractionListRequest) Validate() error {
 		f["pageSize"] = "must be between 1 and " + strconv.Itoa(maxPageSize)
 	}
 	if r.PageToken != "" {
-		if k, err := decodePageToken(r.PageToken); err != nil || (r.ProfileID != "" && !strings.HasPrefix(k, r.ProfileID+".")) {
+		if k, err := decodePageToken(r.PageToken); err != nil || (r.ProfileID != "" && !strings.HasPrefix(k, profileIndexPrefix(r.ProfileID))) {
 			f["pageToken"] = "is not a page token of this list"
 		}
 	}
 	return f.err()
 }
 
-// channelOf infers an address's channel as Twilio's bindings name them.
+// channelOf infers an address's channel as Twilio's bindings name them
+// ("chat" for a web chat identity: ProfileID knows it as Flex's "web").
 func channelOf(address string) string {
 	if i := strings.Index(address, ":"); i > 0 {
 		switch t := strings.ToLower(address[:i]); t {
@@ -326,7 +327,7 @@ type InteractionList struct {
 // Round trips: the index page, then the page's records side by side.
 func (in *Interactions) ListInteractions(ctx context.Context, req InteractionListRequest) (*InteractionList, error) {
 	size := cmpOr(req.PageSize, defaultPageSize)
-	from := req.ProfileID + "."
+	from := profileIndexPrefix(req.ProfileID)
 	if req.PageToken != "" {
 		from, _ = decodePageToken(req.PageToken)
 	}
@@ -335,9 +336,9 @@ func (in *Interactions) ListInteractions(ctx context.Context, req InteractionLis
 		return nil, err
 	}
 	out := &InteractionList{ProfileID: req.ProfileID, Interactions: []Interaction{}}
-	var csids []string
+	var csids, keys []string
 	for i, it := range items {
-		if !strings.HasPrefix(it.Key, req.ProfileID+".") {
+		if !strings.HasPrefix(it.Key, profileIndexPrefix(req.ProfileID)) {
 			break
 		}
 		if i == size {
@@ -346,7 +347,7 @@ func (in *Interactions) ListInteractions(ctx context.Context, req InteractionLis
 		}
 		var e profileIndexEntry
 		if json.Unmarshal(it.Data, &e) == nil && e.ConversationSid != "" {
-			csids = append(csids, e.ConversationSid)
+			csids, keys = append(csids, e.ConversationSid), append(keys, it.Key)
 		}
 	}
 	recs := make([]*InteractionRecord, len(csids))
@@ -365,6 +366,8 @@ func (in *Interactions) ListInteractions(ctx context.Context, req InteractionLis
 			continue // indexed, but its record was never written: nothing to show
 		case errs[i] != nil:
 			return nil, errs[i]
+		case rec.IndexKey != "" && rec.IndexKey != keys[i]:
+			continue // a losing create's entry: the record is listed under its own
 		case hasCaller && !caller.IsSupervisor() && !rec.AssignedTo(caller.WorkerSid):
 			continue
 		}

@@ -29,8 +29,20 @@ type Profile struct {
 // not allocated, so that every replica finds the same profile without a
 // lookup and two first messages cannot make two profiles.
 func ProfileID(channel, address string) string {
-	sum := sha256.Sum256([]byte(strings.ToLower(strings.TrimSpace(channel)) + "\n" + strings.ToLower(strings.TrimSpace(address))))
+	sum := sha256.Sum256([]byte(profileChannel(channel) + "\n" + strings.ToLower(strings.TrimSpace(address))))
 	return "PF" + hex.EncodeToString(sum[:16])
+}
+
+// profileChannel is the channel as Flex names it in a task's channelType:
+// web chat is "web" there, while people (and the emulator's inbound API)
+// call it "chat"; both must find the same profile.
+func profileChannel(channel string) string {
+	switch c := strings.ToLower(strings.TrimSpace(channel)); c {
+	case "chat", "webchat":
+		return "web"
+	default:
+		return c
+	}
 }
 
 // profileIndexEntry is an item of ProfileInteractionsMap.
@@ -42,8 +54,17 @@ type profileIndexEntry struct {
 // carries the opening time inverted (Sync lists keys in ascending order).
 func profileIndexKey(profileID string, openedAt time.Time, csid string) string {
 	const far = 9_999_999_999_999 // milliseconds, past the year 2286
-	return fmt.Sprintf("%s.%013d.%s", profileID, far-max(openedAt.UnixMilli(), 0), csid)
+	return fmt.Sprintf("%s%013d%s%s", profileIndexPrefix(profileID), far-max(openedAt.UnixMilli(), 0), profileIndexSep, csid)
 }
+
+// profileIndexSep separates an index key's parts. Not ".": twilio-go
+// removes every "." followed by digits from a GET's query string (its
+// notation for list parameters), so a page's From of "PF….8204…" would
+// reach Sync as "PF…" and the page would come back empty.
+const profileIndexSep = "_"
+
+// profileIndexPrefix starts every index key of a profile.
+func profileIndexPrefix(profileID string) string { return profileID + profileIndexSep }
 
 // profile finds the profile of a new interaction's customer, making it on
 // first contact. Two makers race harmlessly: the loser reads the winner's.

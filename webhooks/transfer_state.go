@@ -106,6 +106,9 @@ var perTaskKeys = []string{
 	"transferTargetType", "transferTargetSid", "transferQueueName", "transferQueueSid",
 	"workerSidsInConversation", "transferStarted", "ignoreAgent",
 	TransferTaskKey,
+	// An unparked task's mark: the transfer's task is not the unpark's
+	// (interaction records tell why a task began by these marks).
+	unparkIDAttribute,
 }
 
 // inviteAttributes is the invite task's attributes: the original task's

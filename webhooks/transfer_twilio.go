@@ -40,6 +40,9 @@ type Task struct {
 	Sid              string
 	AssignmentStatus string
 	Attributes       map[string]any
+	// DateUpdated is the task's last change: for a completed or canceled
+	// task, when it ended (unless its attributes were changed since).
+	DateUpdated time.Time
 }
 
 // TransferTwilio is every Twilio operation transfers use. Errors are

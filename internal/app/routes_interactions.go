@@ -15,7 +15,11 @@ import (
 // (INTERACTION_RECORDS, or persistent chat, whose contact chains live in
 // the records) and registers their TaskRouter event handlers; nil when off.
 func newInteractions(cfg config.Config, ops *twilio.Operations, events *webhooks.TaskEvents, log *slog.Logger) *webhooks.Interactions {
-	if !cfg.InteractionRecords && cfg.PersistentChat == config.PersistentChatOff {
+	// An unset PersistentChat is off too: config.Load says "off", but a
+	// Config built in code (the end-to-end harness) leaves it empty, and
+	// records must then be on only when asked for.
+	persistentChat := cfg.PersistentChat != "" && cfg.PersistentChat != config.PersistentChatOff
+	if !cfg.InteractionRecords && !persistentChat {
 		return nil
 	}
 	in := webhooks.NewInteractions(ops, webhooks.InteractionsConfig{}, log)

@@ -60,7 +60,7 @@ func (o *Operations) FetchTask(ctx context.Context, workspaceSid, taskSid string
 	if err != nil {
 		return webhooks.Task{}, MapError(err)
 	}
-	out := webhooks.Task{Sid: ptrValue(t.Sid), AssignmentStatus: ptrValue(t.AssignmentStatus), Attributes: map[string]any{}}
+	out := webhooks.Task{Sid: ptrValue(t.Sid), AssignmentStatus: ptrValue(t.AssignmentStatus), Attributes: map[string]any{}, DateUpdated: ptrValue(t.DateUpdated)}
 	if a := ptrValue(t.Attributes); a != "" {
 		d := json.NewDecoder(strings.NewReader(a))
 		d.UseNumber()
