@@ -63,6 +63,14 @@
 // item's revision. They follow park, unpark and transfer through the tasks
 // those make, and never fail what they observe (docs/interactions.md).
 //
+// Persistent chat (persistent_chat.go, persistent_chat_request.go,
+// transcript.go) links a new conversation to a past session: the link is
+// the new record's ContinuedFrom, written once under If-Match, carrying
+// every past session the transcript shows so that they are read side by
+// side; client tokens are Sync items keyed by the token's digest, kept 7
+// days. The transcript reads past messages from Twilio, never copying them
+// into the new conversation (docs/persistent-chat.md).
+//
 // TaskRouter's single workspace callback reaches taskrouter_events.go, which
 // hands each event type to the capabilities that registered for it; a
 // type's handlers run side by side.

@@ -50,6 +50,7 @@ func New(cfg config.Config, log *slog.Logger, reg *prometheus.Registry) (*App, e
 	routes = append(routes, parkRoutes(parks)...)
 	records := newInteractions(cfg, ops, events, log)
 	routes = append(routes, interactionRoutes(records)...)
+	routes = append(routes, persistentChatRoutes(cfg, ops, records, log)...)
 	routes = append(routes, inactivityRoutes(cfg, tw, events, records, log)...)
 	routes = append(routes, taskRouterEventRoutes(events)...)
 	routes = append(routes, transferRoutes(newTransfers(cfg, ops, events, log))...)
@@ -60,12 +61,23 @@ func New(cfg config.Config, log *slog.Logger, reg *prometheus.Registry) (*App, e
 		AuthToken:          cfg.AuthToken,
 		PublicBaseURL:      cfg.PublicBaseURL,
 		Tokens:             tw,
+		ServiceCredentials: serviceCredentials(cfg),
 		Ready:              tw,
 		CORSAllowedOrigins: cfg.CORSAllowedOrigins,
 		MaxBodyBytes:       cfg.MaxRequestBodyBytes,
 		Routes:             routes,
 	})
 	return &App{Server: srv, Twilio: tw}, nil
+}
+
+// serviceCredentials are the HTTP Basic pairs a backend may present where
+// the service's own credentials are accepted: the ones it calls Twilio with.
+func serviceCredentials(cfg config.Config) []server.ServiceCredential {
+	creds := []server.ServiceCredential{{Username: cfg.AccountSID, Password: cfg.AuthToken}}
+	if cfg.APIKey != "" {
+		creds = append(creds, server.ServiceCredential{Username: cfg.APIKey, Password: cfg.APISecret})
+	}
+	return creds
 }
 
 // NewTwilio builds the Twilio client the configuration describes: the one
