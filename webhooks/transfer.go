@@ -99,7 +99,9 @@ func (t *Transfers) TransferConversation(ctx context.Context, req TransferConver
 //     conversation ‖ list the channel's participants ‖ look the target up in
 //     TaskRouter ‖ fetch the task when its attributes were not sent;
 //  2. the invite (a new task through the Chat Transfer workflow);
-//  3. close the transferring agent's participant ‖ release the claim.
+//  3. close the transferring agent's participant; the claim stays until the
+//     target accepts (or the task is canceled), so that no second transfer
+//     starts while this one is on its way.
 //
 // Every guard is decided on round trip 1's answers, so a refused request
 // changes nothing (the claim it took is released). The invite comes before
@@ -234,14 +236,13 @@ func (t *Transfers) Transfer(ctx context.Context, req TransferRequest) (*Transfe
 		return resp, nil
 	}
 
-	// Round trip 3 (cold).
-	var closeErr error
-	parallel(
-		func() { closeErr = t.removeAgent(ctx, rec) },
-		func() {
-			t.bestEffort(ctx, "release claim", t.tw.DeleteSyncMapItem(ctx, TransferClaimMap, csid))
-		},
-	)
+	// Round trip 3 (cold). The claim is kept: released now, alongside the
+	// close, a second request whose round trip 1 listed the participants
+	// before this close but claimed after the release would pass every
+	// guard and invite again. The transfer's task ends it instead (its
+	// accept or cancel, transfer_warm.go), or ClaimTTL; meanwhile another
+	// transfer of the conversation is refused as in progress, which it is.
+	closeErr := t.removeAgent(ctx, rec)
 	if closeErr != nil {
 		// Never silently two agents: the invite stands (its task is
 		// routing), so record the transfer as pending with the removal

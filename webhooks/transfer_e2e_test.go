@@ -261,12 +261,15 @@ func TestColdTransferToBob(t *testing.T) {
 		"conversations.conversation_id is kept so that reporting links the segments")
 	assert.NotEqual(t, origAttrs["flexChannelInviteSid"], attrs["flexChannelInviteSid"], "per-task keys are not copied")
 	assert.Equal(t, bob, w.PendingReservation(taskSid))
-	assert.Equal(t, 0, st.syncItems(webhooks.TransferClaimMap), "the claim is released")
+	assert.Equal(t, 1, st.syncItems(webhooks.TransferClaimMap), "the claim is held until bob accepts: no second transfer meanwhile")
 	_, hasRecord := st.conversationAttributes(t, c.Conversation)[webhooks.TransferAttributeKey]
 	assert.False(t, hasRecord, "a finished cold transfer leaves no record")
 
 	assert.Equal(t, bob, w.AcceptReservation(taskSid))
-	assert.Equal(t, []string{"bob"}, w.state().identities(c.Conversation))
+	w.Settle()
+	st = w.state()
+	assert.Equal(t, []string{"bob"}, st.identities(c.Conversation))
+	assert.Equal(t, 0, st.syncItems(webhooks.TransferClaimMap), "bob's accept released the claim")
 }
 
 // A queue transfer reaches the queue's workers who are not in the
@@ -634,7 +637,12 @@ func TestColdTransferFaults(t *testing.T) {
 			if tc.wantOK {
 				require.Equal(t, http.StatusOK, status, "%v", body)
 				assert.Empty(t, st.identities(c.Conversation), "the agent has left")
-				assert.Equal(t, 0, st.syncItems(webhooks.TransferClaimMap))
+				assert.Equal(t, 1, st.syncItems(webhooks.TransferClaimMap), "held until the target accepts")
+				taskSid, _ := body["taskSid"].(string)
+				require.NotEmpty(t, taskSid)
+				w.AcceptReservation(taskSid)
+				w.Settle()
+				assert.Equal(t, 0, w.state().syncItems(webhooks.TransferClaimMap), "the target's accept released the claim")
 			} else {
 				require.Equal(t, tc.wantStatus, status, "%v", body)
 			}
@@ -754,4 +762,35 @@ func TestCancelTransferGuards(t *testing.T) {
 	assert.Equal(t, http.StatusConflict, status, "accepted: nothing pending any more")
 	status, _ = w.Post(w.Services[0], "/transfer/cancel", c.AgentToken, url.Values{"conversationSid": {"CH1"}})
 	assert.Equal(t, http.StatusBadRequest, status)
+}
+
+// A transferred conversation, parked by the target and resumed by the
+// customer: the unpark's task must not carry the old transfer's record, or
+// the transfer's event handlers would take it for that transfer.
+func TestUnparkOfATransferredConversationCarriesNoTransfer(t *testing.T) {
+	w := startTransferWorld(t, 1)
+	c := w.acceptedChat("+15557000070")
+	bob := w.workerSid("bob")
+	status, body := w.Post(w.Services[0], "/transfer", c.AgentToken, c.form(bob))
+	require.Equal(t, http.StatusOK, status, "%v", body)
+	transferTask, _ := body["taskSid"].(string)
+	require.Equal(t, bob, w.AcceptReservation(transferTask))
+	w.Settle()
+
+	pw := &world{World: w.World, t: t, services: w.Services}
+	bobToken, _ := w.Token("bob")
+	status, body = w.Post(w.Services[0], "/park-interaction", bobToken, pw.parkForm(c.Conversation, bob))
+	require.Equal(t, http.StatusOK, status, "%v", body)
+	w.Inbound("+15557000070", "sms", "I'm back")
+	w.Settle()
+
+	var unparked map[string]any
+	for _, task := range pw.state().TaskRouter.Workspaces[0].Tasks {
+		if task.Attributes["conversationSid"] == c.Conversation && task.Attributes["flexhooksUnparkId"] != nil {
+			unparked = task.Attributes
+		}
+	}
+	require.NotNil(t, unparked, "the customer's message made an unpark task")
+	assert.NotContains(t, unparked, webhooks.TransferTaskKey)
+	assert.Equal(t, "worker", unparked["transferTargetType"], "routing keys stay: the task routes as the parked one did")
 }

@@ -37,7 +37,9 @@ func (t *Transfers) onAccepted(ctx context.Context, ev TaskRouterEvent) error {
 			return ignoreNotFound(err)
 		}
 		if p, _ := pendingTransfer(conv.Attributes); p == nil || p.ID != rec.ID {
-			return nil // done at transfer time
+			// Done at transfer time but for the claim, which a cold
+			// transfer holds until its target accepts (see Transfer).
+			return t.releaseClaim(ctx, csid, rec.ID)
 		}
 	}
 	if rec.RemoveTransferringAgent {
@@ -103,6 +105,12 @@ func (t *Transfers) finish(ctx context.Context, csid, id string) error {
 			}
 		}
 	}
+	return t.releaseClaim(ctx, csid, id)
+}
+
+// releaseClaim deletes the conversation's transfer claim if it is transfer
+// id's: a late event never frees a newer transfer's claim.
+func (t *Transfers) releaseClaim(ctx context.Context, csid, id string) error {
 	item, err := t.tw.FetchSyncMapItem(ctx, TransferClaimMap, csid)
 	if err != nil {
 		return ignoreNotFound(err)
