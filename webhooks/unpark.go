@@ -215,6 +215,11 @@ func (p *Parks) inviteRouting(rec ParkRecord, unparkID string, sameWorker bool) 
 	if attrs == nil {
 		attrs = map[string]any{}
 	}
+	// A parked transfer task's record must not ride along: the transfer's
+	// event handlers would take the unpark's task for that transfer's (and
+	// a declined warm one would cancel it). Its routing keys stay, so the
+	// task routes through its workflow as the parked one did.
+	delete(attrs, TransferTaskKey)
 	attrs[unparkIDAttribute] = unparkID
 	attrs["originalRouting"] = map[string]any{
 		"queueName": rec.QueueName,
