@@ -45,12 +45,7 @@ func (bw *benchWorld) measure(op func()) (time.Duration, int, int) {
 	start := time.Now()
 	op()
 	d := time.Since(start)
-	var calls []call
-	for _, c := range bw.requests() {
-		if c.Host != "iam.twilio.com" {
-			calls = append(calls, c)
-		}
-	}
+	calls := twilioCalls(bw.World)
 	bw.faults()
 	return d, len(calls), sequentialRoundTrips(calls)
 }

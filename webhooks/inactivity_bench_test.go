@@ -15,15 +15,6 @@ import (
 	"github.com/flexhooks/flexhooks/webhooks"
 )
 
-// twilioCalls is the emulator's request log as round-trip analysis reads it.
-func (w *inactivityWorld) twilioCalls() []call {
-	var out []call
-	for _, r := range w.Requests() {
-		out = append(out, call{Method: r.Method, Host: r.Host, Path: r.Path, Status: r.Status, Start: r.Start, Duration: r.Duration})
-	}
-	return out
-}
-
 // createMaps creates the Sync maps the inactivity timeout writes to, as a
 // deployment that has run for a while has them: the very first write to a
 // map creates it first, which costs two more round trips once.
@@ -78,7 +69,7 @@ func (w *inactivityWorld) measure(fullURL string, form url.Values) measured {
 	start := time.Now()
 	status, _ := w.SignedPost(fullURL, form)
 	m := measured{status: status, latency: time.Since(start)}
-	calls := w.twilioCalls()
+	calls := twilioCalls(w.World)
 	m.roundTrips, m.calls = sequentialRoundTrips(calls), len(calls)
 	return m
 }

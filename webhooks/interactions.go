@@ -375,15 +375,23 @@ func (in *Interactions) update(ctx context.Context, csid string, open *openFacts
 
 // load fetches a record and its revision.
 func (in *Interactions) load(ctx context.Context, csid string) (*InteractionRecord, string, error) {
-	it, err := in.tw.FetchSyncMapItem(ctx, InteractionRecordMap, csid)
+	return fetchItem[InteractionRecord](ctx, in.tw, InteractionRecordMap, csid, "interaction record of "+csid)
+}
+
+// fetchItem fetches a Sync map item and decodes its data as a T; what
+// names the item in the error when its data is not a T.
+func fetchItem[T any](ctx context.Context, tw interface {
+	FetchSyncMapItem(ctx context.Context, mapName, key string) (SyncItem, error)
+}, mapName, key, what string) (*T, string, error) {
+	it, err := tw.FetchSyncMapItem(ctx, mapName, key)
 	if err != nil {
 		return nil, "", err
 	}
-	rec := new(InteractionRecord)
-	if err := json.Unmarshal(it.Data, rec); err != nil {
-		return nil, "", &flexhooks.Error{Code: flexhooks.EINTERNAL, Message: "interaction record of " + csid + " is not readable", Err: err}
+	v := new(T)
+	if err := json.Unmarshal(it.Data, v); err != nil {
+		return nil, "", &flexhooks.Error{Code: flexhooks.EINTERNAL, Message: what + " is not readable", Err: err}
 	}
-	return rec, it.Revision, nil
+	return v, it.Revision, nil
 }
 
 // create opens a record: a number, the profile (found or made) and the

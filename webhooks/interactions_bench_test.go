@@ -65,18 +65,6 @@ func isRecordCall(c call) bool {
 	return false
 }
 
-// twilioCalls is the request log without token validation (cached after
-// an agent's first call, and no part of what is measured).
-func (w *recordsWorld) twilioCalls() []call {
-	var out []call
-	for _, r := range w.Requests() {
-		if r.Host != "iam.twilio.com" {
-			out = append(out, call{Method: r.Method, Host: r.Host, Path: r.Path, Status: r.Status, Start: r.Start, Duration: r.Duration})
-		}
-	}
-	return out
-}
-
 // opFigures accumulates one operation's measurements over the iterations.
 type opFigures struct {
 	// whole: the round trips are the longest chain of the request log's
@@ -184,7 +172,7 @@ func BenchmarkInteractionRecordsAccept(b *testing.B) {
 				d := time.Since(start)
 				b.StopTimer()
 				require.Equal(b, http.StatusNoContent, status, "%v", body)
-				f.add(d, w.twilioCalls())
+				f.add(d, twilioCalls(w.World))
 				w.Faults()
 				w.complete(in.TaskSid)
 				b.StartTimer()
@@ -212,7 +200,7 @@ func BenchmarkInteractionRecordsOperations(b *testing.B) {
 		op()
 		d := time.Since(start)
 		w.Settle()
-		f.add(d, w.twilioCalls())
+		f.add(d, twilioCalls(w.World))
 		w.Faults()
 	}
 	for _, mode := range recordsModes {
@@ -372,7 +360,7 @@ func BenchmarkInteractionRecordsEventThroughput(b *testing.B) {
 				}
 				latencies = append(latencies, lat...)
 				sent += batch
-				for _, c := range w.twilioCalls() {
+				for _, c := range twilioCalls(w.World) {
 					if c.Status == http.StatusPreconditionFailed {
 						conflicts++
 					}

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"slices"
@@ -127,34 +126,6 @@ func decodeAs[T any](t testing.TB, body map[string]any) T {
 	require.NoError(t, err)
 	require.NoError(t, json.Unmarshal(b, &out))
 	return out
-}
-
-// send is a plugin call with any method, the token as a Bearer header and
-// a JSON body (none when body is nil).
-func (w *recordsWorld) send(method, service, path, token string, body any) (int, map[string]any) {
-	w.t.Helper()
-	var rd io.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
-		require.NoError(w.t, err)
-		rd = bytes.NewReader(b)
-	}
-	req, err := http.NewRequest(method, service+path, rd)
-	require.NoError(w.t, err)
-	req.Header.Set("Content-Type", "application/json")
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	resp, err := w.HTTP.Do(req)
-	require.NoError(w.t, err)
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	require.NoError(w.t, err)
-	var out map[string]any
-	if len(b) > 0 {
-		require.NoError(w.t, json.Unmarshal(b, &out), "%.300s", b)
-	}
-	return resp.StatusCode, out
 }
 
 // stored is a record as Sync holds it: its revision tells whether anything
@@ -459,7 +430,7 @@ func TestInteractionRecordCloseNeedsADescription(t *testing.T) {
 	before := w.stored(csid)
 
 	for _, body := range []any{map[string]any{}, nil} {
-		status, resp := w.send(http.MethodPost, w.Services[0], "/interactions/"+csid+"/close", tok, body)
+		status, resp := w.Send(http.MethodPost, w.Services[0], "/interactions/"+csid+"/close", tok, body)
 		require.Equal(t, http.StatusUnprocessableEntity, status, "%v", resp)
 		e, _ := resp["error"].(map[string]any)
 		assert.Equal(t, "unprocessable", e["code"])
@@ -471,11 +442,11 @@ func TestInteractionRecordCloseNeedsADescription(t *testing.T) {
 	assert.Equal(t, "active", w.conversationState(csid), "and the conversation open")
 
 	// The description set beforehand is enough.
-	status, resp := w.send(http.MethodPatch, w.Services[0], "/interactions/"+csid, tok, map[string]any{"shortDescription": " Address changed "})
+	status, resp := w.Send(http.MethodPatch, w.Services[0], "/interactions/"+csid, tok, map[string]any{"shortDescription": " Address changed "})
 	require.Equal(t, http.StatusOK, status, "%v", resp)
 	assert.Equal(t, "Address changed", resp["shortDescription"])
 	assert.Equal(t, webhooks.StateWorkInProgress, resp["state"])
-	status, resp = w.send(http.MethodPost, w.Services[0], "/interactions/"+csid+"/close", tok, nil)
+	status, resp = w.Send(http.MethodPost, w.Services[0], "/interactions/"+csid+"/close", tok, nil)
 	require.Equal(t, http.StatusOK, status, "%v", resp)
 	w.Settle()
 	v := w.interaction(csid, tok)
@@ -485,7 +456,7 @@ func TestInteractionRecordCloseNeedsADescription(t *testing.T) {
 	assert.Equal(t, 240.0, v.DurationSeconds)
 
 	// Closing again answers the record as it is.
-	status, resp = w.send(http.MethodPost, w.Services[0], "/interactions/"+csid+"/close", tok, nil)
+	status, resp = w.Send(http.MethodPost, w.Services[0], "/interactions/"+csid+"/close", tok, nil)
 	require.Equal(t, http.StatusOK, status, "%v", resp)
 	assert.Equal(t, webhooks.StateClosedComplete, resp["state"])
 }
@@ -528,7 +499,7 @@ func TestInteractionRecordClosedInFlex(t *testing.T) {
 
 	// The agent documents it afterwards.
 	tok, _ := w.Token(alice)
-	status, resp := w.send(http.MethodPatch, w.Services[0], "/interactions/"+csid, tok, map[string]any{"shortDescription": "Delivery date confirmed"})
+	status, resp := w.Send(http.MethodPatch, w.Services[0], "/interactions/"+csid, tok, map[string]any{"shortDescription": "Delivery date confirmed"})
 	require.Equal(t, http.StatusOK, status, "%v", resp)
 	assert.NotContains(t, resp, "needsDescription", "documented: the flag is gone")
 	v = w.interaction(csid, sup)
@@ -765,7 +736,7 @@ func TestInteractionRecordProfiles(t *testing.T) {
 	})
 
 	t.Run("a linked profile opens the next interaction for the customer", func(t *testing.T) {
-		status, body := w.send(http.MethodPatch, w.Services[0], "/profiles/"+profile, sup,
+		status, body := w.Send(http.MethodPatch, w.Services[0], "/profiles/"+profile, sup,
 			map[string]any{"customerId": "CUST-1001", "customerName": "Ann Example"})
 		require.Equal(t, http.StatusOK, status, "%v", body)
 		assert.Equal(t, "CUST-1001", body["customerId"])
@@ -842,7 +813,7 @@ func TestInteractionRecordAccessAndBadInput(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			status, body := w.send(tt.method, svc, tt.path, tt.token, tt.body)
+			status, body := w.Send(tt.method, svc, tt.path, tt.token, tt.body)
 			require.Equal(t, tt.wantStatus, status, "%v", body)
 			e, _ := body["error"].(map[string]any)
 			require.NotNil(t, e, "an error body: %v", body)
@@ -869,7 +840,7 @@ func TestInteractionRecordStateReason(t *testing.T) {
 	csid, _, alice := w.contacted(customer, "sms", "PT1M")
 	tok, _ := w.Token(alice)
 	w.park(csid, alice)
-	status, body := w.send(http.MethodPatch, w.Services[0], "/interactions/"+csid, tok, map[string]any{"stateReason": "Waiting for the invoice"})
+	status, body := w.Send(http.MethodPatch, w.Services[0], "/interactions/"+csid, tok, map[string]any{"stateReason": "Waiting for the invoice"})
 	require.Equal(t, http.StatusOK, status, "%v", body)
 	assert.Equal(t, webhooks.StateOnHold, body["state"])
 	assert.Equal(t, "Waiting for the invoice", body["stateReason"])

@@ -682,15 +682,8 @@ func withLink(attributes, contactID, transcriptURL string) (string, bool, error)
 
 // fetchToken reads a client token's item.
 func (pc *PersistentChat) fetchToken(ctx context.Context, key string) (*clientTokenEntry, error) {
-	it, err := pc.tw.FetchSyncMapItem(ctx, ClientTokenMap, key)
-	if err != nil {
-		return nil, err
-	}
-	e := new(clientTokenEntry)
-	if err := json.Unmarshal(it.Data, e); err != nil {
-		return nil, &flexhooks.Error{Code: flexhooks.EINTERNAL, Message: "a client token's record is not readable", Err: err}
-	}
-	return e, nil
+	e, _, err := fetchItem[clientTokenEntry](ctx, pc.tw, ClientTokenMap, key, "a client token's record")
+	return e, err
 }
 
 // releaseToken deletes a claim this request made, even when the request's

@@ -45,12 +45,7 @@ func BenchmarkTranscript(b *testing.B) {
 				b.StopTimer()
 				w.Faults()
 				require.Len(b, lines, 501, "the 500 past messages and the current conversation's one")
-				var cs []call
-				for _, r := range w.Requests() {
-					if r.Host != "iam.twilio.com" {
-						cs = append(cs, call{Method: r.Method, Host: r.Host, Path: r.Path, Status: r.Status, Start: r.Start, Duration: r.Duration})
-					}
-				}
+				cs := twilioCalls(w.World)
 				total += d
 				calls += len(cs)
 				rounds = max(rounds, sequentialRoundTrips(cs))
@@ -133,12 +128,7 @@ func BenchmarkRehydrate(b *testing.B) {
 		b.StopTimer()
 		w.Faults()
 		require.Equal(b, http.StatusOK, status, "%v", body)
-		var cs []call
-		for _, r := range w.Requests() {
-			if r.Host != "iam.twilio.com" {
-				cs = append(cs, call{Method: r.Method, Host: r.Host, Path: r.Path, Status: r.Status, Start: r.Start, Duration: r.Duration})
-			}
-		}
+		cs := twilioCalls(w.World)
 		total += d
 		calls += len(cs)
 		rounds = max(rounds, sequentialRoundTrips(cs))

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -91,13 +90,5 @@ func (in *Interactions) fetchProfile(ctx context.Context, id string) (*Profile, 
 }
 
 func (in *Interactions) loadProfile(ctx context.Context, id string) (*Profile, string, error) {
-	it, err := in.tw.FetchSyncMapItem(ctx, ProfileMap, id)
-	if err != nil {
-		return nil, "", err
-	}
-	p := new(Profile)
-	if err := json.Unmarshal(it.Data, p); err != nil {
-		return nil, "", &flexhooks.Error{Code: flexhooks.EINTERNAL, Message: "profile " + id + " is not readable", Err: err}
-	}
-	return p, it.Revision, nil
+	return fetchItem[Profile](ctx, in.tw, ProfileMap, id, "profile "+id)
 }

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/assert"
+
+	"github.com/flexhooks/flexhooks/internal/e2etest"
 )
 
 // call is one Twilio REST call as the emulator's request log records it.
@@ -63,4 +65,17 @@ func TestSequentialRoundTrips(t *testing.T) {
 			assert.Equal(t, tt.want, sequentialRoundTrips(tt.calls))
 		})
 	}
+}
+
+// twilioCalls is the emulator's request log as round-trip analysis reads
+// it, without token validation (cached after an agent's first call, and no
+// part of what is measured).
+func twilioCalls(w *e2etest.World) []call {
+	var out []call
+	for _, r := range w.Requests() {
+		if r.Host != "iam.twilio.com" {
+			out = append(out, call{Method: r.Method, Host: r.Host, Path: r.Path, Status: r.Status, Start: r.Start, Duration: r.Duration})
+		}
+	}
+	return out
 }

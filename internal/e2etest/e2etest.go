@@ -239,8 +239,25 @@ func (w *World) Post(service, path, token string, body any) (int, map[string]any
 
 // Get sends a plugin GET with the token as a Bearer header.
 func (w *World) Get(service, pathAndQuery, token string) (int, map[string]any) {
-	req, err := http.NewRequest(http.MethodGet, service+pathAndQuery, nil)
+	w.T.Helper()
+	return w.Send(http.MethodGet, service, pathAndQuery, token, nil)
+}
+
+// Send is a plugin call with any method (PATCH…): the token as a Bearer
+// header and body as JSON, none when body is nil.
+func (w *World) Send(method, service, path, token string, body any) (int, map[string]any) {
+	w.T.Helper()
+	var rd io.Reader
+	if body != nil {
+		js, err := json.Marshal(body)
+		require.NoError(w.T, err)
+		rd = bytes.NewReader(js)
+	}
+	req, err := http.NewRequest(method, service+path, rd)
 	require.NoError(w.T, err)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
