@@ -342,15 +342,27 @@ const maxUpdateAttempts = 8
 // not nil) opens one; else it is ENOTFOUND. mutate reports whether it
 // changed anything: nothing changed, nothing is written.
 func (in *Interactions) update(ctx context.Context, csid string, open *openFacts, mutate func(*InteractionRecord) bool) (*InteractionRecord, error) {
+	return in.apply(ctx, csid, nil, "", open, func(r *InteractionRecord) (bool, error) { return mutate(r), nil })
+}
+
+// apply is update's loop for a change that may refuse (its error is
+// returned as it is and nothing is written), starting from rec at revision
+// rev when the caller has read them already (nil: read here), which saves
+// a round trip; after a lost race the record is read again and the change
+// applied anew.
+func (in *Interactions) apply(ctx context.Context, csid string, rec *InteractionRecord, rev string, open *openFacts, change func(*InteractionRecord) (bool, error)) (*InteractionRecord, error) {
 	lostKey := "" // the profile index entry of a create that lost the race
 	for attempt := range maxUpdateAttempts {
-		rec, rev, err := in.load(ctx, csid)
+		var err error
+		if rec == nil {
+			rec, rev, err = in.load(ctx, csid)
+		}
 		switch {
 		case isNotFound(err) && open != nil:
 			var key string
-			rec, key, err = in.create(ctx, csid, *open, mutate)
+			rec, key, err = in.create(ctx, csid, *open, change)
 			if isConflict(err) {
-				lostKey = key
+				lostKey, rec = key, nil
 				continue // another replica opened it first: merge into theirs
 			}
 			return rec, err
@@ -361,13 +373,18 @@ func (in *Interactions) update(ctx context.Context, csid string, open *openFacts
 			in.dropIndexEntry(ctx, csid, lostKey)
 			lostKey = ""
 		}
-		if !mutate(rec) {
+		changed, err := change(rec)
+		if err != nil {
+			return nil, err
+		}
+		if !changed {
 			return rec, nil
 		}
 		err = in.tw.UpdateSyncMapItem(ctx, InteractionRecordMap, csid, rec, rev)
 		if !isConflict(err) {
 			return rec, err
 		}
+		rec = nil
 		backoff(ctx, attempt)
 	}
 	return nil, flexhooks.Errorf(flexhooks.EUNAVAILABLE, "interaction record of %s: too many concurrent changes, try again", csid)
@@ -400,12 +417,14 @@ func fetchItem[T any](ctx context.Context, tw interface {
 // are unique, not gapless). It returns the index entry's key it wrote, so
 // that the loser of a race can remove an entry under another key than the
 // winner's (see dropIndexEntry).
-func (in *Interactions) create(ctx context.Context, csid string, open openFacts, mutate func(*InteractionRecord) bool) (*InteractionRecord, string, error) {
+func (in *Interactions) create(ctx context.Context, csid string, open openFacts, change func(*InteractionRecord) (bool, error)) (*InteractionRecord, string, error) {
 	rec := &InteractionRecord{
 		ConversationSid: csid, InteractionSid: open.InteractionSid, ChannelSid: open.ChannelSid,
 		Channel: open.Channel, CustomerAddress: open.CustomerAddress, Tasks: []RecordTask{},
 	}
-	mutate(rec)
+	if _, err := change(rec); err != nil {
+		return nil, "", err
+	}
 	var (
 		number             string
 		prof               *Profile

@@ -108,10 +108,11 @@ func (in *Interactions) readable(ctx context.Context, csid string) (*Interaction
 
 // PatchInteraction sets the short description and/or the state reason.
 func (in *Interactions) PatchInteraction(ctx context.Context, req PatchInteractionRequest) (*Interaction, error) {
-	if _, _, err := in.readable(ctx, req.ConversationSid); err != nil {
+	rec, rev, err := in.readable(ctx, req.ConversationSid)
+	if err != nil {
 		return nil, err
 	}
-	rec, err := in.update(ctx, req.ConversationSid, nil, func(r *InteractionRecord) bool {
+	rec, err = in.apply(ctx, req.ConversationSid, rec, rev, nil, func(r *InteractionRecord) (bool, error) {
 		changed := false
 		if d := req.ShortDescription; d != nil && r.ShortDescription != strings.TrimSpace(*d) {
 			r.ShortDescription, changed = strings.TrimSpace(*d), true
@@ -122,7 +123,7 @@ func (in *Interactions) PatchInteraction(ctx context.Context, req PatchInteracti
 				r.ReasonNote, changed = note, true
 			}
 		}
-		return changed
+		return changed, nil
 	})
 	if err != nil {
 		return nil, err

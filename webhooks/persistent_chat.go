@@ -543,33 +543,18 @@ func sameContinuation(a, b *Continuation) bool {
 // read again after a lost race. The same link already there is a success
 // with nothing written; another link, or a closed record, is 409.
 func (pc *PersistentChat) link(ctx context.Context, csid string, rec *InteractionRecord, rev string, cont *Continuation) (*InteractionRecord, error) {
-	for attempt := range maxUpdateAttempts {
-		if rec == nil {
-			var err error
-			if rec, rev, err = pc.in.load(ctx, csid); err != nil {
-				return nil, err
-			}
-		}
-		switch cf := rec.ContinuedFrom; {
+	return pc.in.apply(ctx, csid, rec, rev, nil, func(r *InteractionRecord) (bool, error) {
+		switch cf := r.ContinuedFrom; {
 		case cf != nil && sameContinuation(cf, cont):
-			return rec, nil
+			return false, nil
 		case cf != nil:
-			return nil, flexhooks.Errorf(flexhooks.ECONFLICT, "conversation %s already continues from contact %s (%s)", csid, cf.ContactID, cf.RehydrationType)
-		case rec.Closed():
-			return nil, flexhooks.Errorf(flexhooks.ECONFLICT, "conversation %s is closed: only an active conversation can continue a past session", csid)
+			return false, flexhooks.Errorf(flexhooks.ECONFLICT, "conversation %s already continues from contact %s (%s)", csid, cf.ContactID, cf.RehydrationType)
+		case r.Closed():
+			return false, flexhooks.Errorf(flexhooks.ECONFLICT, "conversation %s is closed: only an active conversation can continue a past session", csid)
 		}
-		rec.ContinuedFrom = cont
-		err := pc.tw.UpdateSyncMapItem(ctx, InteractionRecordMap, csid, rec, rev)
-		if err == nil {
-			return rec, nil
-		}
-		if !isConflict(err) {
-			return nil, err
-		}
-		rec = nil
-		backoff(ctx, attempt)
-	}
-	return nil, flexhooks.Errorf(flexhooks.EUNAVAILABLE, "interaction record of %s: too many concurrent changes, try again", csid)
+		r.ContinuedFrom = cont
+		return true, nil
+	})
 }
 
 // result is the answer for a linked record; it depends on the link alone,
