@@ -56,8 +56,15 @@ type InteractionTwilio interface {
 	CloseInteractionChannel(ctx context.Context, interactionSid, channelSid string) error
 }
 
+// GapFunc is told of each write the service gave up on because Twilio
+// failed, by capability ("interaction_records", "persistent_chat"): what
+// an operator alerts on, since such gaps are logged, never returned.
+type GapFunc func(capability string)
+
 // InteractionsConfig configures interaction records.
 type InteractionsConfig struct {
+	// Gap, when set, counts the records that could not be written.
+	Gap GapFunc
 	// NumberPrefix starts every number ("INT"); NumberDigits pads it (7).
 	NumberPrefix string
 	NumberDigits int
@@ -330,6 +337,9 @@ func (in *Interactions) gap(ctx context.Context, csid, event string, err error) 
 	}
 	in.log.WarnContext(ctx, "interaction record gap: the next event of the conversation catches up",
 		"conversationSid", csid, "event", event, "err", err)
+	if in.cfg.Gap != nil {
+		in.cfg.Gap("interaction_records")
+	}
 	flexhooks.LogAttrs(ctx, slog.String("interactionRecord", "gap"))
 }
 

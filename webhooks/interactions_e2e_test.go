@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"slices"
@@ -869,6 +870,7 @@ func TestInteractionRecordCatchesUpAfterSyncFaults(t *testing.T) {
 	require.Equal(t, "completed", parked)
 	v := w.interaction(csid, w.supervisor())
 	require.Equal(t, webhooks.StateWorkInProgress, v.State, "the park's event was lost to the record")
+	assert.Positive(t, gapCount(t, w.World, w.Services[0]), "the gap is counted for alerting, not only logged")
 
 	// The conversation's next event brings it up to date.
 	w.Advance("PT10M")
@@ -896,4 +898,23 @@ func TestInteractionRecordCatchesUpAfterSyncFaults(t *testing.T) {
 	assert.Equal(t, 60.0, seconds(v.WaitTimeSeconds))
 	contacts := w.syncItems(webhooks.ContactMap)
 	assert.Equal(t, in.ConversationSid, contacts[in.TaskSid]["conversationSid"])
+}
+
+// gapCount reads flexhooks_record_gaps_total for interaction records from a
+// replica's /metrics.
+func gapCount(t testing.TB, w *e2etest.World, service string) float64 {
+	t.Helper()
+	resp, err := w.HTTP.Get(service + "/metrics")
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, `flexhooks_record_gaps_total{capability="interaction_records"} `); ok {
+			n, err := strconv.ParseFloat(v, 64)
+			require.NoError(t, err)
+			return n
+		}
+	}
+	return 0
 }

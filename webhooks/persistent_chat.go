@@ -128,6 +128,8 @@ type PersistentChatConfig struct {
 	// UndoTimeout bounds the release of a client token after a failure,
 	// which runs even when the request's context is done. Default 10 s.
 	UndoTimeout time.Duration
+	// Gap, when set, counts the automatic links given up on.
+	Gap GapFunc
 }
 
 // PersistentChat links conversations to past sessions and serves their
@@ -698,6 +700,9 @@ func (pc *PersistentChat) OnOpened(ctx context.Context, rec *InteractionRecord, 
 		pc.log.WarnContext(ctx, "persistent chat gap: the conversation is routed without its history",
 			"conversationSid", rec.ConversationSid, "taskSid", ev.TaskSid, "err", err)
 		flexhooks.LogAttrs(ctx, slog.String("persistentChat", "gap"))
+		if pc.cfg.Gap != nil {
+			pc.cfg.Gap("persistent_chat")
+		}
 	case cont != nil:
 		flexhooks.LogAttrs(ctx, slog.String("continuedFromContactId", cont.ContactID))
 	}

@@ -48,9 +48,13 @@ func New(cfg config.Config, log *slog.Logger, reg *prometheus.Registry) (*App, e
 	// Each capability contributes its routes (routes_<capability>.go).
 	var routes []server.Route
 	routes = append(routes, parkRoutes(parks)...)
-	records := newInteractions(cfg, ops, events, log)
+	gap, err := newGapCounter(reg)
+	if err != nil {
+		return nil, err
+	}
+	records := newInteractions(cfg, ops, events, gap, log)
 	routes = append(routes, interactionRoutes(records)...)
-	routes = append(routes, persistentChatRoutes(cfg, ops, records, log)...)
+	routes = append(routes, persistentChatRoutes(cfg, ops, records, gap, log)...)
 	routes = append(routes, inactivityRoutes(cfg, tw, events, records, log)...)
 	routes = append(routes, taskRouterEventRoutes(events)...)
 	routes = append(routes, transferRoutes(newTransfers(cfg, ops, events, log))...)

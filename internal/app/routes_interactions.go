@@ -14,7 +14,7 @@ import (
 // newInteractions builds interaction records when they are on
 // (INTERACTION_RECORDS, or persistent chat, whose contact chains live in
 // the records) and registers their TaskRouter event handlers; nil when off.
-func newInteractions(cfg config.Config, ops *twilio.Operations, events *webhooks.TaskEvents, log *slog.Logger) *webhooks.Interactions {
+func newInteractions(cfg config.Config, ops *twilio.Operations, events *webhooks.TaskEvents, gap webhooks.GapFunc, log *slog.Logger) *webhooks.Interactions {
 	// An unset PersistentChat is off too: config.Load says "off", but a
 	// Config built in code (the end-to-end harness) leaves it empty, and
 	// records must then be on only when asked for.
@@ -22,7 +22,7 @@ func newInteractions(cfg config.Config, ops *twilio.Operations, events *webhooks
 	if !cfg.InteractionRecords && !persistentChat {
 		return nil
 	}
-	in := webhooks.NewInteractions(ops, webhooks.InteractionsConfig{}, log)
+	in := webhooks.NewInteractions(ops, webhooks.InteractionsConfig{Gap: gap}, log)
 	in.RegisterEvents(events)
 	return in
 }

@@ -17,7 +17,7 @@ import (
 // transcript. POST /persistent-chat takes an agent's Flex token or, for a
 // customer-facing backend, the service's own Twilio credentials with HTTP
 // Basic (account SID and auth token, or API key and secret).
-func persistentChatRoutes(cfg config.Config, ops *twilio.Operations, records *webhooks.Interactions, log *slog.Logger) []server.Route {
+func persistentChatRoutes(cfg config.Config, ops *twilio.Operations, records *webhooks.Interactions, gap webhooks.GapFunc, log *slog.Logger) []server.Route {
 	if records == nil {
 		return nil
 	}
@@ -26,6 +26,7 @@ func persistentChatRoutes(cfg config.Config, ops *twilio.Operations, records *we
 		Window:        cfg.PersistentChatWindow.D(),
 		PublicBaseURL: cfg.PublicBaseURL,
 		WorkspaceSid:  cfg.WorkspaceSID,
+		Gap:           gap,
 	}, log)
 	pc.RegisterAutomatic()
 	rehydrate := server.Endpoint(func(ctx context.Context, req *webhooks.PersistentChatRequest) (*webhooks.PersistentChatResult, error) {
