@@ -1,7 +1,6 @@
 package app
 
 import (
-	"context"
 	"log/slog"
 	"net/http"
 
@@ -33,24 +32,12 @@ func interactionRoutes(in *webhooks.Interactions) []server.Route {
 	if in == nil {
 		return nil
 	}
-	get := server.Endpoint(func(ctx context.Context, req *webhooks.InteractionRequest) (*webhooks.Interaction, error) {
-		return in.Interaction(ctx, *req)
-	})
-	patch := server.Endpoint(func(ctx context.Context, req *webhooks.PatchInteractionRequest) (*webhooks.Interaction, error) {
-		return in.PatchInteraction(ctx, *req)
-	})
-	closeRecord := server.Endpoint(func(ctx context.Context, req *webhooks.CloseInteractionRequest) (*webhooks.Interaction, error) {
-		return in.CloseInteraction(ctx, *req)
-	})
-	list := server.Endpoint(func(ctx context.Context, req *webhooks.InteractionListRequest) (*webhooks.InteractionList, error) {
-		return in.ListInteractions(ctx, *req)
-	})
-	profile := server.Endpoint(func(ctx context.Context, req *webhooks.ProfileRequest) (*webhooks.Profile, error) {
-		return in.GetProfile(ctx, *req)
-	})
-	patchProfile := server.Endpoint(func(ctx context.Context, req *webhooks.PatchProfileRequest) (*webhooks.Profile, error) {
-		return in.PatchProfile(ctx, *req)
-	})
+	get := server.Handle(in.Interaction)
+	patch := server.Handle(in.PatchInteraction)
+	closeRecord := server.Handle(in.CloseInteraction)
+	list := server.Handle(in.ListInteractions)
+	profile := server.Handle(in.GetProfile)
+	patchProfile := server.Handle(in.PatchProfile)
 	return []server.Route{
 		{Method: http.MethodGet, Pattern: "/interactions", Name: "interactions-list", Auth: server.AuthFlexToken, Handler: list},
 		{Method: http.MethodGet, Pattern: "/interactions/{conversationSid}", Name: "interaction", Auth: server.AuthFlexToken, Handler: get},

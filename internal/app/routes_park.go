@@ -1,7 +1,6 @@
 package app
 
 import (
-	"context"
 	"net/http"
 
 	"github.com/flexhooks/flexhooks/internal/server"
@@ -12,18 +11,10 @@ import (
 // flex-project-template's, which take the same fields, so that its plugin
 // works by pointing it at flexhooks.
 func parkRoutes(p *webhooks.Parks) []server.Route {
-	park := server.Endpoint(func(ctx context.Context, req *webhooks.ParkRequest) (*webhooks.ParkResponse, error) {
-		return p.Park(ctx, *req)
-	})
-	unpark := server.Endpoint(func(ctx context.Context, req *webhooks.UnparkRequest) (*webhooks.UnparkResponse, error) {
-		return p.Unpark(ctx, *req)
-	})
-	unparkHook := server.Endpoint(func(ctx context.Context, ev *webhooks.MessageAddedEvent) (*webhooks.UnparkResponse, error) {
-		return p.UnparkWebhook(ctx, *ev)
-	})
-	list := server.Endpoint(func(ctx context.Context, req *webhooks.ParkedListRequest) (*webhooks.ParkedListResponse, error) {
-		return p.ParkedList(ctx, *req)
-	})
+	park := server.Handle(p.Park)
+	unpark := server.Handle(p.Unpark)
+	unparkHook := server.Handle(p.UnparkWebhook)
+	list := server.Handle(p.ParkedList)
 	return []server.Route{
 		{Method: http.MethodPost, Pattern: "/park-interaction", Name: "park", Auth: server.AuthFlexToken, Handler: park},
 		{Method: http.MethodPost, Pattern: "/features/park-interaction/flex/park-interaction", Name: "park", Auth: server.AuthFlexToken, Handler: park},

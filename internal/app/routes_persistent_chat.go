@@ -1,7 +1,6 @@
 package app
 
 import (
-	"context"
 	"log/slog"
 	"net/http"
 
@@ -29,12 +28,8 @@ func persistentChatRoutes(cfg config.Config, ops *twilio.Operations, records *we
 		Gap:           gap,
 	}, log)
 	pc.RegisterAutomatic()
-	rehydrate := server.Endpoint(func(ctx context.Context, req *webhooks.PersistentChatRequest) (*webhooks.PersistentChatResult, error) {
-		return pc.Rehydrate(ctx, *req)
-	})
-	transcript := server.Endpoint(func(ctx context.Context, req *webhooks.TranscriptRequest) (*webhooks.Transcript, error) {
-		return pc.Transcript(ctx, *req)
-	})
+	rehydrate := server.Handle(pc.Rehydrate)
+	transcript := server.Handle(pc.Transcript)
 	return []server.Route{
 		{Method: http.MethodPost, Pattern: "/persistent-chat", Name: "persistent-chat", Auth: server.AuthFlexTokenOrService, Handler: rehydrate},
 		{Method: http.MethodGet, Pattern: webhooks.TranscriptPath("{conversationSid}"), Name: "transcript", Auth: server.AuthFlexToken, Handler: transcript},

@@ -26,22 +26,14 @@ func newTransfers(cfg config.Config, ops *twilio.Operations, events *webhooks.Ta
 // conversation-transfer feature and the flex-conversations-transfer plugin's
 // function, all with the agent's Flex token.
 func transferRoutes(t *webhooks.Transfers) []server.Route {
-	transfer := server.Endpoint(func(ctx context.Context, req *webhooks.TransferRequest) (*webhooks.TransferResponse, error) {
-		return t.Transfer(ctx, *req)
-	})
+	transfer := server.Handle(t.Transfer)
 	invite := server.Endpoint(func(ctx context.Context, req *webhooks.TransferRequest) (*webhooks.TransferResponse, error) {
 		req.AsTemplate()
 		return t.Transfer(ctx, *req)
 	})
-	plugin := server.Endpoint(func(ctx context.Context, req *webhooks.TransferConversationRequest) (*webhooks.TransferResponse, error) {
-		return t.TransferConversation(ctx, *req)
-	})
-	remove := server.Endpoint(func(ctx context.Context, req *webhooks.RemoveParticipantRequest) (*webhooks.RemoveParticipantResponse, error) {
-		return t.RemoveParticipant(ctx, *req)
-	})
-	cancel := server.Endpoint(func(ctx context.Context, req *webhooks.CancelTransferRequest) (*webhooks.CancelTransferResponse, error) {
-		return t.Cancel(ctx, *req)
-	})
+	plugin := server.Handle(t.TransferConversation)
+	remove := server.Handle(t.RemoveParticipant)
+	cancel := server.Handle(t.Cancel)
 	return []server.Route{
 		{Method: http.MethodPost, Pattern: "/transfer", Name: "transfer", Auth: server.AuthFlexToken, Handler: transfer},
 		{Method: http.MethodPost, Pattern: "/transfer/cancel", Name: "transfer-cancel", Auth: server.AuthFlexToken, Handler: cancel},

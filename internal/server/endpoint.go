@@ -45,6 +45,13 @@ func Endpoint[Req any, Resp any](fn func(ctx context.Context, req *Req) (Resp, e
 	})
 }
 
+// Handle is Endpoint for an operation that takes its request by value, as
+// the feature services' methods do: route tables name the method
+// (server.Handle(parks.Park)) instead of wrapping each one in a closure.
+func Handle[Req any, Resp any](fn func(ctx context.Context, req Req) (Resp, error)) http.Handler {
+	return Endpoint(func(ctx context.Context, req *Req) (Resp, error) { return fn(ctx, *req) })
+}
+
 // asInvalid keeps a Validate's *flexhooks.Error as it is and makes any
 // other error an EINVALID whose message is the error's text.
 func asInvalid(err error) error {
