@@ -26,6 +26,12 @@ type fakeTwilio struct {
 	fail     map[string]error // operation name → error to return
 	calls    []string
 	beforeOp func(op string) // lets a test interleave (nil: nothing)
+	// The ownership world: the channel's participants, the conversation's
+	// members, the tasks, and the workflows and queues that exist.
+	seats   []InteractionParticipant
+	members []ConversationParticipant
+	tasks   map[string]Task
+	routes  map[string]bool
 }
 
 func newFakeTwilio() *fakeTwilio {
@@ -35,7 +41,78 @@ func newFakeTwilio() *fakeTwilio {
 		items:  map[string]map[string]SyncItem{},
 		closed: map[string]bool{},
 		fail:   map[string]error{},
+		tasks:  map[string]Task{},
+		routes: map[string]bool{},
 	}
+}
+
+// seat puts an agent participant of worker, with its live task, on the
+// channel of rec's conversation, and the worker's identity in it.
+func (f *fakeTwilio) seat(rec ParkRecord, identity string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.seats = append(f.seats, InteractionParticipant{Sid: rec.ParticipantSid, Type: "agent", WorkerSid: rec.WorkerSid, TaskSid: rec.TaskSid})
+	f.members = append(f.members, ConversationParticipant{Sid: "MB" + rec.ParticipantSid[2:], Identity: identity})
+	f.tasks[rec.TaskSid] = Task{Sid: rec.TaskSid, AssignmentStatus: "assigned", Attributes: map[string]any{
+		"conversationSid": rec.ConversationSid, "flexInteractionSid": rec.InteractionSid, "flexInteractionChannelSid": rec.ChannelSid}}
+	f.routes[rec.WorkflowSid], f.routes[rec.QueueSid] = true, true
+}
+
+func (f *fakeTwilio) ListInteractionParticipants(context.Context, string, string) ([]InteractionParticipant, error) {
+	if err := f.op("ListInteractionParticipants"); err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []InteractionParticipant
+	for _, s := range f.seats {
+		if !f.closed[s.Sid] {
+			out = append(out, s)
+		}
+	}
+	return out, nil
+}
+
+func (f *fakeTwilio) ListConversationParticipants(context.Context, string) ([]ConversationParticipant, error) {
+	if err := f.op("ListConversationParticipants"); err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]ConversationParticipant(nil), f.members...), nil
+}
+
+func (f *fakeTwilio) FetchTask(_ context.Context, _, sid string) (Task, error) {
+	if err := f.op("FetchTask"); err != nil {
+		return Task{}, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	t, ok := f.tasks[sid]
+	if !ok {
+		return Task{}, notFound("task " + sid)
+	}
+	return t, nil
+}
+
+func (f *fakeTwilio) route(op, sid string) error {
+	if err := f.op(op); err != nil {
+		return err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if !f.routes[sid] {
+		return notFound(sid)
+	}
+	return nil
+}
+
+func (f *fakeTwilio) FetchWorkflow(_ context.Context, _, sid string) (Workflow, error) {
+	return Workflow{Sid: sid}, f.route("FetchWorkflow", sid)
+}
+
+func (f *fakeTwilio) FetchQueue(_ context.Context, _, sid string) (Queue, error) {
+	return Queue{Sid: sid}, f.route("FetchQueue", sid)
 }
 
 func notFound(what string) error {

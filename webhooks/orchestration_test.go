@@ -19,8 +19,9 @@ func setupPark(t *testing.T) (*fakeTwilio, *Parks, ParkRequest, context.Context)
 	f := newFakeTwilio()
 	req := validParkRequest()
 	f.convs[req.ConversationSid] = &Conversation{Sid: req.ConversationSid, State: "active", Attributes: `{"other":{"keep":true}}`}
+	f.seat(testRecord(), "alice")
 	p := NewParks(f, ParkConfig{PublicBaseURL: "https://fh.example.com", WorkspaceSid: testWorkspace, ParkedList: true}, nil)
-	ctx := flexhooks.WithCaller(context.Background(), flexhooks.Caller{WorkerSid: req.WorkerSid})
+	ctx := flexhooks.WithCaller(context.Background(), flexhooks.Caller{WorkerSid: req.WorkerSid, Identity: "alice"})
 	return f, p, req, ctx
 }
 

@@ -1,6 +1,7 @@
 package webhooks
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"strings"
@@ -43,7 +44,7 @@ type ParkResponse struct {
 
 // validate checks every field, fills the defaults, and returns the record
 // the park will store. It makes no Twilio call: a 400 changes nothing.
-func (r *ParkRequest) validate(caller flexhooks.Caller) (ParkRecord, error) {
+func (r *ParkRequest) validate() (ParkRecord, error) {
 	f := fieldErrors{}
 	f.sid("conversationSid", r.ConversationSid, "CH")
 	f.sid("interactionSid", r.InteractionSid, "KD")
@@ -53,10 +54,9 @@ func (r *ParkRequest) validate(caller flexhooks.Caller) (ParkRecord, error) {
 	f.optionalSID("taskSid", r.TaskSid, "WT")
 	f.optionalSID("queueSid", r.QueueSid, "WQ")
 	f.required("taskChannelUniqueName", r.TaskChannelUniqueName)
-	if r.WorkerSid == "" {
-		r.WorkerSid = caller.WorkerSid
-	}
-	f.sid("workerSid", r.WorkerSid, "WK")
+	// The parking agent is whoever Flex says holds the participant; a
+	// workerSid in the request is only checked against that.
+	f.optionalSID("workerSid", r.WorkerSid, "WK")
 	f.check("createUpdateSyncMapItem", r.CreateUpdateSyncMapItem.err)
 	var attrs map[string]any
 	if r.TaskAttributes.err != nil {
@@ -98,13 +98,19 @@ func (r *ParkRequest) validate(caller flexhooks.Caller) (ParkRecord, error) {
 
 // Park parks a conversation: the agent leaves (their task completes), the
 // customer stays, and the customer's next message brings the conversation
-// back. Two sequential round trips:
+// back. Three sequential round trips:
 //
-//  1. fetch the conversation ‖ create the unpark webhook ‖ claim the park
-//     (a Sync item create only one concurrent park wins);
-//  2. merge the record into the attributes ‖ close the agent's participant ‖
+//  1. every check, no change: fetch the conversation ‖ the channel's
+//     participants ‖ the conversation's participants ‖ the task ‖ the
+//     workflow (and queue) the unpark will route through (preflight);
+//  2. create the unpark webhook ‖ claim the park (a Sync item create only
+//     one concurrent park wins);
+//  3. merge the record into the attributes ‖ close the agent's participant ‖
 //     write the parked-list item.
 //
+// Round trip 1 is the price of ownership: a request naming another agent's
+// participant, SIDs that do not belong together, or a workflow the unpark
+// could never route through is refused before anything in Twilio changes.
 // The webhook exists before the agent leaves, so the customer can never be
 // left without a way back; if closing the participant fails, everything
 // created is removed again.
@@ -113,26 +119,33 @@ func (p *Parks) Park(ctx context.Context, req ParkRequest) (*ParkResponse, error
 	if !ok {
 		return nil, flexhooks.Errorf(flexhooks.EUNAUTHORIZED, "a Flex token is required")
 	}
-	rec, err := req.validate(caller)
+	rec, err := req.validate()
 	if err != nil {
 		return nil, err
 	}
-	logSids(ctx, "conversationSid", rec.ConversationSid, "taskSid", rec.TaskSid, "interactionSid", rec.InteractionSid, "workerSid", rec.WorkerSid)
-	if !caller.MayActFor(rec.WorkerSid) {
+	logSids(ctx, "conversationSid", rec.ConversationSid, "taskSid", rec.TaskSid, "interactionSid", rec.InteractionSid, "workerSid", cmp.Or(rec.WorkerSid, caller.WorkerSid))
+	if rec.WorkerSid != "" && !caller.MayActFor(rec.WorkerSid) {
 		return nil, flexhooks.Errorf(flexhooks.EFORBIDDEN, "only the parking agent %s or a supervisor may park this conversation", rec.WorkerSid)
 	}
 	rec.ParkedAt = p.now().UTC()
 	rec.Listed = p.cfg.ParkedList || bool(req.CreateUpdateSyncMapItem.Bool)
 	csid := rec.ConversationSid
 
-	// Round trip 1.
+	// Round trip 1: the checks.
+	conv, err := p.preflight(ctx, caller, &rec)
+	if err != nil {
+		if again := replayedPark(caller, conv, rec, err); again != nil {
+			return again, nil
+		}
+		return nil, err
+	}
+
+	// Round trip 2.
 	var (
-		conv                     Conversation
-		hookSid                  string
-		convErr, hookErr, clmErr error
+		hookSid         string
+		hookErr, clmErr error
 	)
 	parallel(
-		func() { conv, convErr = p.tw.FetchConversation(ctx, csid) },
 		func() {
 			hookSid, hookErr = p.tw.CreateConversationWebhook(ctx, csid, p.unparkWebhook(rec))
 		},
@@ -154,10 +167,6 @@ func (p *Parks) Park(ctx context.Context, req ParkRequest) (*ParkResponse, error
 		parallel(fns...)
 	}
 
-	if convErr != nil {
-		undo("conversation fetch failed")
-		return nil, conversationError(csid, convErr)
-	}
 	existing, attrErr := parkFromAttributes(conv.Attributes)
 	var stale *ParkRecord
 	if existing != nil && existing.ParticipantSid != rec.ParticipantSid {
@@ -213,7 +222,7 @@ func (p *Parks) Park(ctx context.Context, req ParkRequest) (*ParkResponse, error
 		return nil, hookErr
 	}
 
-	// Round trip 2.
+	// Round trip 3.
 	rec.WebhookSid = hookSid
 	attrs, err := withPark(conv.Attributes, rec)
 	if err != nil {
@@ -378,4 +387,66 @@ func (p *Parks) bestEffort(ctx context.Context, reason, step string, err error) 
 		return
 	}
 	p.log.ErrorContext(ctx, "compensation step failed", "reason", reason, "step", step, "err", err)
+}
+
+// preflight is round trip 1: it reads what the park needs to decide and
+// refuses, before any change, a request whose SIDs do not belong together
+// or to the caller, or whose unpark could never route. It fills in the
+// parking agent and task from Flex's participant.
+func (p *Parks) preflight(ctx context.Context, caller flexhooks.Caller, rec *ParkRecord) (Conversation, error) {
+	var (
+		conv                       Conversation
+		seat                       seatReads
+		convErr, flowErr, queueErr error
+	)
+	claim := seatClaim{ConversationSid: rec.ConversationSid, InteractionSid: rec.InteractionSid, ChannelSid: rec.ChannelSid,
+		ParticipantSid: rec.ParticipantSid, TaskSid: rec.TaskSid}
+	fns := append(readSeat(ctx, p.tw, p.cfg.WorkspaceSid, claim, &seat),
+		func() { conv, convErr = p.tw.FetchConversation(ctx, rec.ConversationSid) },
+		func() { _, flowErr = p.tw.FetchWorkflow(ctx, p.cfg.WorkspaceSid, rec.WorkflowSid) },
+	)
+	if rec.QueueSid != "" {
+		fns = append(fns, func() { _, queueErr = p.tw.FetchQueue(ctx, p.cfg.WorkspaceSid, rec.QueueSid) })
+	}
+	parallel(fns...)
+	if convErr != nil {
+		return conv, conversationError(rec.ConversationSid, convErr)
+	}
+	agent, err := seatOf(caller, claim, seat)
+	if err != nil {
+		return conv, err
+	}
+	if rec.WorkerSid != "" && rec.WorkerSid != agent.WorkerSid {
+		return conv, flexhooks.Errorf(flexhooks.EFORBIDDEN, "participant %s is worker %s's, not %s's", agent.Sid, agent.WorkerSid, rec.WorkerSid)
+	}
+	rec.WorkerSid, rec.TaskSid = agent.WorkerSid, cmp.Or(rec.TaskSid, agent.TaskSid)
+	if err := routeExists("workflowSid", "workflow", rec.WorkflowSid, flowErr); err != nil {
+		return conv, err
+	}
+	return conv, routeExists("queueSid", "task queue", rec.QueueSid, queueErr)
+}
+
+// replayedPark answers a park repeated after it succeeded (a double click,
+// a retry after a lost answer): the participant has left the channel, so
+// its seat is gone, but the conversation's park record names it. Only the
+// parking agent or a supervisor is told; anyone else gets the refusal.
+func replayedPark(caller flexhooks.Caller, conv Conversation, rec ParkRecord, err error) *ParkResponse {
+	if flexhooks.ErrorCode(err) != flexhooks.ECONFLICT || conv.State == "closed" {
+		return nil
+	}
+	existing, _ := parkFromAttributes(conv.Attributes)
+	if existing == nil || existing.ParticipantSid != rec.ParticipantSid || !caller.MayActFor(existing.WorkerSid) {
+		return nil
+	}
+	return alreadyParked(*existing)
+}
+
+// routeExists turns a failed look-up of the route an unpark will take into
+// a 400 naming the field: a park whose way back does not exist would strand
+// the customer.
+func routeExists(field, what, sid string, err error) error {
+	if isNotFound(err) {
+		return flexhooks.Invalid(map[string]string{field: what + " " + sid + " does not exist in the workspace; the unpark could never route"})
+	}
+	return err
 }

@@ -62,6 +62,11 @@ func NewTransfers(tw TransferTwilio, cfg TransferConfig, log *slog.Logger) *Tran
 	return &Transfers{tw: tw, cfg: cfg, log: log, now: time.Now, newID: randomID}
 }
 
+// hasSeat reports whether worker has an agent participant among parts.
+func hasSeat(parts []InteractionParticipant, worker string) bool {
+	return slices.ContainsFunc(parts, func(p InteractionParticipant) bool { return p.Type == "agent" && p.WorkerSid == worker })
+}
+
 func randomID() string {
 	b := make([]byte, 12)
 	_, _ = rand.Read(b)
@@ -134,9 +139,11 @@ func (t *Transfers) Transfer(ctx context.Context, req TransferRequest) (*Transfe
 	var (
 		conv                                      Conversation
 		parts                                     []InteractionParticipant
+		members                                   []ConversationParticipant
 		queue                                     Queue
 		task                                      Task
 		clmErr, convErr, ptErr, targetErr, tskErr error
+		memberErr                                 error
 	)
 	fns := []func(){
 		func() {
@@ -144,6 +151,7 @@ func (t *Transfers) Transfer(ctx context.Context, req TransferRequest) (*Transfe
 		},
 		func() { conv, convErr = t.tw.FetchConversation(ctx, csid) },
 		func() { parts, ptErr = t.tw.ListInteractionParticipants(ctx, o.InteractionSid, o.ChannelSid) },
+		func() { members, memberErr = t.tw.ListConversationParticipants(ctx, csid) },
 		func() {
 			switch {
 			case o.TargetType == TargetWorker:
@@ -155,7 +163,9 @@ func (t *Transfers) Transfer(ctx context.Context, req TransferRequest) (*Transfe
 			}
 		},
 	}
-	if o.TaskAttributes == nil {
+	if o.TaskSid != "" {
+		// Read even when its attributes were sent: the task ties the
+		// request's SIDs together (ownership.go).
 		fns = append(fns, func() { task, tskErr = t.tw.FetchTask(ctx, t.cfg.WorkspaceSid, o.TaskSid) })
 	}
 	parallel(fns...)
@@ -167,7 +177,8 @@ func (t *Transfers) Transfer(ctx context.Context, req TransferRequest) (*Transfe
 			t.bestEffort(uctx, "release claim", t.tw.DeleteSyncMapItem(uctx, TransferClaimMap, csid))
 		}
 	}
-	plan, err := t.decide(caller, &o, conv, convErr, parts, ptErr, queue, targetErr, task, tskErr)
+	seat := seatReads{parts: parts, partsErr: ptErr, members: members, memberErr: memberErr, task: task, taskErr: tskErr, taskRead: o.TaskSid != ""}
+	plan, err := t.decide(caller, &o, conv, convErr, seat, queue, targetErr)
 	if err == nil && clmErr != nil {
 		if isConflict(clmErr) {
 			err = flexhooks.Errorf(flexhooks.ECONFLICT, "another transfer of conversation %s is in progress", csid)
@@ -276,7 +287,7 @@ type transferPlan struct {
 // decide applies every guard to round trip 1's answers, in the order a
 // caller can fix them: the conversation, who may act, the target.
 func (t *Transfers) decide(caller flexhooks.Caller, o *transferOrder, conv Conversation, convErr error,
-	parts []InteractionParticipant, ptErr error, queue Queue, targetErr error, task Task, tskErr error,
+	seat seatReads, queue Queue, targetErr error,
 ) (transferPlan, error) {
 	var plan transferPlan
 	csid := o.ConversationSid
@@ -286,44 +297,28 @@ func (t *Transfers) decide(caller flexhooks.Caller, o *transferOrder, conv Conve
 	if conv.State == "closed" {
 		return plan, flexhooks.Errorf(flexhooks.ECONFLICT, "conversation %s is closed and cannot be transferred", csid)
 	}
+	// Whose seat this is, and that the SIDs belong together, before the
+	// conversation's own state is told to the caller.
+	if seat.partsErr == nil && o.ParticipantSid == "" && caller.IsSupervisor() && !hasSeat(seat.parts, caller.WorkerSid) {
+		return plan, flexhooks.Invalid(map[string]string{"flexInteractionParticipantSid": "required: the caller has no agent participant in the conversation, so name the one to transfer"})
+	}
+	claim := seatClaim{ConversationSid: csid, InteractionSid: o.InteractionSid, ChannelSid: o.ChannelSid, ParticipantSid: o.ParticipantSid, TaskSid: o.TaskSid}
+	agent, err := seatOf(caller, claim, seat)
+	if err != nil {
+		return plan, err
+	}
+	plan.agent = agent
+	for _, p := range seat.parts {
+		if p.Type == "agent" && p.WorkerSid != "" {
+			plan.inConversation = append(plan.inConversation, p.WorkerSid)
+		}
+	}
 	rec, err := pendingTransfer(conv.Attributes)
 	if err != nil {
 		return plan, &flexhooks.Error{Code: flexhooks.EUNPROCESSABLE, Message: "the conversation's attributes are not a JSON object; a transfer record cannot be merged into them", Err: err}
 	}
 	if rec != nil {
 		return plan, flexhooks.Errorf(flexhooks.ECONFLICT, "a transfer of conversation %s to %s is pending; cancel it first", csid, rec.describe())
-	}
-	if ptErr != nil {
-		if isNotFound(ptErr) {
-			return plan, flexhooks.Errorf(flexhooks.ENOTFOUND, "interaction channel %s of interaction %s not found", o.ChannelSid, o.InteractionSid)
-		}
-		return plan, ptErr
-	}
-	var callerIn bool
-	for _, p := range parts {
-		if p.Type == "agent" && p.WorkerSid != "" {
-			plan.inConversation = append(plan.inConversation, p.WorkerSid)
-			if p.WorkerSid == caller.WorkerSid {
-				callerIn = true
-				if o.ParticipantSid == "" {
-					plan.agent = p
-				}
-			}
-		}
-		if o.ParticipantSid != "" && p.Sid == o.ParticipantSid {
-			plan.agent = p
-		}
-	}
-	if !callerIn && !caller.IsSupervisor() {
-		return plan, flexhooks.Errorf(flexhooks.EFORBIDDEN, "worker %s is not in conversation %s; only its agents or a supervisor may transfer it", caller.WorkerSid, csid)
-	}
-	switch {
-	case plan.agent.Sid == "" && o.ParticipantSid != "":
-		return plan, flexhooks.Errorf(flexhooks.ECONFLICT, "participant %s is no longer in conversation %s", o.ParticipantSid, csid)
-	case plan.agent.Sid == "":
-		return plan, flexhooks.Invalid(map[string]string{"flexInteractionParticipantSid": "required: the caller has no agent participant in the conversation, so name the one to transfer"})
-	case plan.agent.WorkerSid != "" && !caller.MayActFor(plan.agent.WorkerSid):
-		return plan, flexhooks.Errorf(flexhooks.EFORBIDDEN, "participant %s is worker %s's; only they or a supervisor may transfer it", plan.agent.Sid, plan.agent.WorkerSid)
 	}
 	if o.TargetType == TargetWorker {
 		if o.TargetSid == plan.agent.WorkerSid {
@@ -348,13 +343,7 @@ func (t *Transfers) decide(caller flexhooks.Caller, o *transferOrder, conv Conve
 	}
 	plan.attrs = o.TaskAttributes
 	if plan.attrs == nil {
-		if tskErr != nil {
-			if isNotFound(tskErr) {
-				return plan, &flexhooks.Error{Code: flexhooks.ENOTFOUND, Message: "task " + o.TaskSid + " not found", Err: tskErr}
-			}
-			return plan, tskErr
-		}
-		plan.attrs = task.Attributes
+		plan.attrs = seat.task.Attributes // checked by seatOf
 	}
 	// A queue transfer must reach someone new: every agent in the
 	// conversation (the transferring one included) and the workers the

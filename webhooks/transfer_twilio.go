@@ -54,6 +54,7 @@ type TransferTwilio interface {
 	UpdateConversationAttributes(ctx context.Context, conversationSid, attributes string) error
 
 	ListInteractionParticipants(ctx context.Context, interactionSid, channelSid string) ([]InteractionParticipant, error)
+	ListConversationParticipants(ctx context.Context, conversationSid string) ([]ConversationParticipant, error)
 	// UpdateInteractionParticipantStatus sets an agent participant to
 	// closed (their task completes) or wrapup (their task goes to wrapping);
 	// either way they leave the conversation.

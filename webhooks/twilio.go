@@ -46,6 +46,12 @@ type SyncItem struct {
 // 54208, a Sync key that exists), EUPSTREAM or EUNAVAILABLE otherwise, with
 // Twilio's code in TwilioCode.
 type ParkTwilio interface {
+	// The ownership checks' reads (ownership.go), and the route an unpark
+	// will take, looked up before a park changes anything.
+	OwnershipTwilio
+	FetchWorkflow(ctx context.Context, workspaceSid, workflowSid string) (Workflow, error)
+	FetchQueue(ctx context.Context, workspaceSid, queueSid string) (Queue, error)
+
 	FetchConversation(ctx context.Context, conversationSid string) (Conversation, error)
 	// UpdateConversationAttributes replaces the attributes; callers merge.
 	// It does not fire the conversation's webhooks for the change.

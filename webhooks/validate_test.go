@@ -45,7 +45,6 @@ func validParkRequest() ParkRequest {
 }
 
 func TestParkRequestValidate(t *testing.T) {
-	caller := flexhooks.Caller{WorkerSid: "WK00000000000000000000000000000009"}
 	tests := []struct {
 		name   string
 		change func(*ParkRequest)
@@ -67,17 +66,17 @@ func TestParkRequestValidate(t *testing.T) {
 			r.ChannelType = ""
 			r.TaskAttributes = jsonField{JSON: flexhooks.JSON(`{"from":"+1555"}`)}
 		}, []string{"channelType"}},
-		{"workerSid defaults to the caller", func(r *ParkRequest) { r.WorkerSid = "" }, nil},
+		{"workerSid is optional: Flex's participant names the agent", func(r *ParkRequest) { r.WorkerSid = "" }, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			req := validParkRequest()
 			tt.change(&req)
-			rec, err := req.validate(caller)
+			rec, err := req.validate()
 			if len(tt.fields) == 0 {
 				require.NoError(t, err)
 				assert.Equal(t, "whatsapp", rec.ChannelType)
-				assert.NotEmpty(t, rec.WorkerSid)
+				assert.Equal(t, req.WorkerSid, rec.WorkerSid)
 				return
 			}
 			var fe *flexhooks.Error
