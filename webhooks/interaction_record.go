@@ -116,6 +116,8 @@ type ProfileRef struct {
 	ProfileID    string `json:"profileId,omitempty"`
 	CustomerID   string `json:"customerId,omitempty"`
 	CustomerName string `json:"customerName,omitempty"`
+	// CustomerLinkedBy is the profile's, as it was when the record opened.
+	CustomerLinkedBy string `json:"customerLinkedBy,omitempty"`
 }
 
 // ReasonNote is a hand-set state reason and the stay in a state it was set

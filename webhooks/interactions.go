@@ -65,6 +65,9 @@ type GapFunc func(capability string)
 type InteractionsConfig struct {
 	// Gap, when set, counts the records that could not be written.
 	Gap GapFunc
+	// WorkspaceSid is the Flex TaskRouter workspace, where an agent's task
+	// is looked up before they may change or close a record.
+	WorkspaceSid string
 	// NumberPrefix starts every number ("INT"); NumberDigits pads it (7).
 	NumberPrefix string
 	NumberDigits int
@@ -466,7 +469,7 @@ func (in *Interactions) create(ctx context.Context, csid string, open openFacts,
 	}
 	rec.Number = number
 	if prof != nil {
-		rec.OpenedFor = ProfileRef{ProfileID: prof.ID, CustomerID: prof.CustomerID, CustomerName: prof.CustomerName}
+		rec.OpenedFor = ProfileRef{ProfileID: prof.ID, CustomerID: prof.CustomerID, CustomerName: prof.CustomerName, CustomerLinkedBy: prof.CustomerLinkedBy}
 	}
 	if err := in.tw.CreateSyncMapItem(ctx, InteractionRecordMap, csid, rec, 0); err != nil {
 		return nil, rec.IndexKey, err

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -106,9 +108,81 @@ func (in *Interactions) readable(ctx context.Context, csid string) (*Interaction
 	return rec, rev, nil
 }
 
+// changeable loads a record the caller may change: a supervisor's, or an
+// agent's who holds a live task on the conversation now, or, when nobody
+// does (the conversation is parked or closed), whose task was the last one
+// accepted — so that an agent can document the chat they just ended or
+// parked. Having been assigned once is enough to read a record, never to
+// change or close it while another agent holds the conversation. The
+// record names the tasks and their workers (from signed TaskRouter events);
+// TaskRouter says which are live.
+func (in *Interactions) changeable(ctx context.Context, csid string) (*InteractionRecord, string, error) {
+	rec, rev, err := in.readable(ctx, csid)
+	if err != nil {
+		return nil, "", err
+	}
+	c, ok := flexhooks.CallerFrom(ctx)
+	if !ok || c.IsSupervisor() {
+		return rec, rev, nil
+	}
+	holders, err := in.liveHolders(ctx, rec)
+	if err != nil {
+		return nil, "", err
+	}
+	if slices.Contains(holders, c.WorkerSid) || (len(holders) == 0 && lastAgent(rec) == c.WorkerSid) {
+		return rec, rev, nil
+	}
+	return nil, "", flexhooks.Errorf(flexhooks.EFORBIDDEN, "interaction %s is held by another agent; only its current agent or a supervisor may change or close it", rec.Number)
+}
+
+// liveHolders asks TaskRouter which of the record's unended tasks are live
+// (assigned or wrapping), and returns their workers.
+func (in *Interactions) liveHolders(ctx context.Context, rec *InteractionRecord) ([]string, error) {
+	var open []RecordTask
+	for _, t := range rec.Tasks {
+		if t.EndedAt.IsZero() && t.WorkerSid != "" {
+			open = append(open, t)
+		}
+	}
+	live := make([]bool, len(open))
+	errs := make([]error, len(open))
+	fns := make([]func(), len(open))
+	for i, rt := range open {
+		fns[i] = func() {
+			t, err := in.tw.FetchTask(ctx, in.cfg.WorkspaceSid, rt.Sid)
+			errs[i] = ignoreNotFound(err)
+			live[i] = err == nil && (t.AssignmentStatus == "assigned" || t.AssignmentStatus == "wrapping")
+		}
+	}
+	if len(fns) > 0 {
+		parallel(fns...)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	var holders []string
+	for i, t := range open {
+		if live[i] {
+			holders = append(holders, t.WorkerSid)
+		}
+	}
+	return holders, nil
+}
+
+// lastAgent is the worker of the task most recently accepted.
+func lastAgent(rec *InteractionRecord) string {
+	var last RecordTask
+	for _, t := range rec.Tasks {
+		if !t.AcceptedAt.IsZero() && !t.AcceptedAt.Before(last.AcceptedAt) {
+			last = t
+		}
+	}
+	return last.WorkerSid
+}
+
 // PatchInteraction sets the short description and/or the state reason.
 func (in *Interactions) PatchInteraction(ctx context.Context, req PatchInteractionRequest) (*Interaction, error) {
-	rec, rev, err := in.readable(ctx, req.ConversationSid)
+	rec, rev, err := in.changeable(ctx, req.ConversationSid)
 	if err != nil {
 		return nil, err
 	}
@@ -141,7 +215,7 @@ func (in *Interactions) PatchInteraction(ctx context.Context, req PatchInteracti
 //
 // Round trips: the record (checks) → the channel close → the record update.
 func (in *Interactions) CloseInteraction(ctx context.Context, req CloseInteractionRequest) (*Interaction, error) {
-	rec, _, err := in.readable(ctx, req.ConversationSid)
+	rec, _, err := in.changeable(ctx, req.ConversationSid)
 	if err != nil {
 		return nil, err
 	}
@@ -233,8 +307,17 @@ func (in *Interactions) GetProfile(ctx context.Context, req ProfileRequest) (*Pr
 
 // PatchProfile links a profile to a customer: every interaction opened for
 // it from now on is opened for that customer (records already opened keep
-// who they were opened for).
+// who they were opened for). Linking (customerId) takes a supervisor's or
+// admin's token or the service's credentials: a link lets agents see one
+// profile's sessions from another's. Any agent may set the name.
 func (in *Interactions) PatchProfile(ctx context.Context, req PatchProfileRequest) (*Profile, error) {
+	linkedBy := "service"
+	if c, ok := flexhooks.CallerFrom(ctx); ok {
+		if req.CustomerID != nil && !c.IsSupervisor() {
+			return nil, flexhooks.Errorf(flexhooks.EFORBIDDEN, "linking profile %s to a customer takes a supervisor or admin token, or the service's credentials", req.ProfileID)
+		}
+		linkedBy = "supervisor:" + c.WorkerSid
+	}
 	for attempt := range maxUpdateAttempts {
 		p, rev, err := in.loadProfile(ctx, req.ProfileID)
 		if isNotFound(err) {
@@ -245,7 +328,10 @@ func (in *Interactions) PatchProfile(ctx context.Context, req PatchProfileReques
 		}
 		before := *p
 		if req.CustomerID != nil {
-			p.CustomerID = strings.TrimSpace(*req.CustomerID)
+			p.CustomerID, p.CustomerLinkedBy = strings.TrimSpace(*req.CustomerID), linkedBy
+			if p.CustomerID == "" {
+				p.CustomerLinkedBy = ""
+			}
 		}
 		if req.CustomerName != nil {
 			p.CustomerName = strings.TrimSpace(*req.CustomerName)

@@ -748,7 +748,9 @@ func TestInteractionRecordProfiles(t *testing.T) {
 
 		in := w.Inbound(customer, "whatsapp", "it's me again")
 		v := w.interaction(in.ConversationSid, sup)
-		assert.Equal(t, webhooks.ProfileRef{ProfileID: profile, CustomerID: "CUST-1001", CustomerName: "Ann Example"}, v.OpenedFor)
+		linkedBy, _ := body["customerLinkedBy"].(string)
+		assert.True(t, strings.HasPrefix(linkedBy, "supervisor:WK"), "the link names who made it: %q", linkedBy)
+		assert.Equal(t, webhooks.ProfileRef{ProfileID: profile, CustomerID: "CUST-1001", CustomerName: "Ann Example", CustomerLinkedBy: linkedBy}, v.OpenedFor)
 		page := list("/profiles/"+profile+"/interactions?pageSize=1", sup)
 		assert.Equal(t, []string{in.ConversationSid}, conversationsOf(page), "the newest first")
 	})

@@ -410,8 +410,9 @@ func mayLink(ctx context.Context, rec *InteractionRecord) error {
 
 // sameCustomer refuses an agent a past session of another customer: the
 // link would show them that customer's messages. The same customer is the
-// same profile (channel and address), or two profiles linked to the same
-// customer ID (a customer back on another channel).
+// same profile (channel and address), or two profiles that a supervisor or
+// the service linked to the same customer ID (a customer back on another
+// channel); an agent cannot make such a link (PatchProfile).
 func sameCustomer(ctx context.Context, rec, past *InteractionRecord) error {
 	c, ok := flexhooks.CallerFrom(ctx)
 	if !ok || c.IsSupervisor() {
@@ -421,8 +422,9 @@ func sameCustomer(ctx context.Context, rec, past *InteractionRecord) error {
 	if a != "" && a == b {
 		return nil
 	}
-	if id := rec.OpenedFor.CustomerID; id != "" && id == past.OpenedFor.CustomerID {
-		return nil
+	if id := rec.OpenedFor.CustomerID; id != "" && id == past.OpenedFor.CustomerID &&
+		rec.OpenedFor.CustomerLinkedBy != "" && past.OpenedFor.CustomerLinkedBy != "" {
+		return nil // both profiles were linked by a supervisor or the service
 	}
 	return flexhooks.Errorf(flexhooks.EFORBIDDEN, "conversation %s is another customer's: ask a supervisor to link it", past.ConversationSid)
 }

@@ -15,13 +15,17 @@ import (
 // number, a WhatsApp number, a chat identity) on one channel, optionally
 // linked to a known customer. Stored in ProfileMap under its ID.
 type Profile struct {
-	ID           string    `json:"id"`
-	Channel      string    `json:"channel"`
-	Address      string    `json:"address"`
-	CustomerID   string    `json:"customerId,omitempty"`
-	CustomerName string    `json:"customerName,omitempty"`
-	CreatedAt    time.Time `json:"createdAt"`
-	UpdatedAt    time.Time `json:"updatedAt,omitzero"`
+	ID           string `json:"id"`
+	Channel      string `json:"channel"`
+	Address      string `json:"address"`
+	CustomerID   string `json:"customerId,omitempty"`
+	CustomerName string `json:"customerName,omitempty"`
+	// CustomerLinkedBy is who linked CustomerID: "service" or
+	// "supervisor:WK…". Only such a link lets an agent join two profiles'
+	// sessions (persistent chat); empty for a link made before the rule.
+	CustomerLinkedBy string    `json:"customerLinkedBy,omitempty"`
+	CreatedAt        time.Time `json:"createdAt"`
+	UpdatedAt        time.Time `json:"updatedAt,omitzero"`
 }
 
 // ProfileID is the ID of the profile of an address on a channel: derived,

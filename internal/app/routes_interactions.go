@@ -21,7 +21,7 @@ func newInteractions(cfg config.Config, ops *twilio.Operations, events *webhooks
 	if !cfg.InteractionRecords && !persistentChat {
 		return nil
 	}
-	in := webhooks.NewInteractions(ops, webhooks.InteractionsConfig{Gap: gap}, log)
+	in := webhooks.NewInteractions(ops, webhooks.InteractionsConfig{Gap: gap, WorkspaceSid: cfg.WorkspaceSID}, log)
 	in.RegisterEvents(events)
 	return in
 }
@@ -44,7 +44,7 @@ func interactionRoutes(in *webhooks.Interactions) []server.Route {
 		{Method: http.MethodPatch, Pattern: "/interactions/{conversationSid}", Name: "interaction-patch", Auth: server.AuthFlexToken, Handler: patch},
 		{Method: http.MethodPost, Pattern: "/interactions/{conversationSid}/close", Name: "interaction-close", Auth: server.AuthFlexToken, Handler: closeRecord},
 		{Method: http.MethodGet, Pattern: "/profiles/{profileId}", Name: "profile", Auth: server.AuthFlexToken, Handler: profile},
-		{Method: http.MethodPatch, Pattern: "/profiles/{profileId}", Name: "profile-patch", Auth: server.AuthFlexToken, Handler: patchProfile},
+		{Method: http.MethodPatch, Pattern: "/profiles/{profileId}", Name: "profile-patch", Auth: server.AuthFlexTokenOrService, Handler: patchProfile},
 		{Method: http.MethodGet, Pattern: "/profiles/{profileId}/interactions", Name: "interactions-list", Auth: server.AuthFlexToken, Handler: list},
 	}
 }
