@@ -101,9 +101,10 @@ func (in *Inactivity) StateUpdated(ctx context.Context, ev ConversationStateEven
 
 	var (
 		conv                           Conversation
-		item                           SyncItem
+		item, park                     SyncItem
 		msgs                           []Message
 		convErr, recErr, msgErr, clErr error
+		parkErr                        error
 	)
 	parallel(
 		func() {
@@ -114,6 +115,7 @@ func (in *Inactivity) StateUpdated(ctx context.Context, ev ConversationStateEven
 		func() { conv, convErr = in.tw.FetchConversation(ctx, ev.ConversationSid) },
 		func() { item, recErr = in.tw.FetchSyncMapItem(ctx, InactivityRecordMap, ev.ConversationSid) },
 		func() { msgs, msgErr = in.tw.RecentMessages(ctx, ev.ConversationSid, recentMessages) },
+		func() { park, parkErr = in.tw.FetchSyncMapItem(ctx, ParkClaimMap, ev.ConversationSid) },
 	)
 	if at.IsZero() && convErr == nil && msgErr == nil {
 		// An event without its time: the last activity identifies the
@@ -144,7 +146,11 @@ func (in *Inactivity) StateUpdated(ctx context.Context, ev ConversationStateEven
 		return nil, recErr
 	}
 
-	act, notified, why := in.decide(conv, rec, msgs, at)
+	parked, known := ConfirmedPark(conv.Attributes, park, parkErr)
+	if !known {
+		in.log.WarnContext(ctx, "inactivity: the park claim could not be read; judging the park from the attributes", "conversationSid", ev.ConversationSid, "err", parkErr)
+	}
+	act, notified, why := in.decide(conv, parked, rec, msgs, at)
 	flexhooks.LogAttrs(ctx, slog.String("inactivity", why))
 	if act == actNone {
 		res.Action = InactivityNone
@@ -187,7 +193,7 @@ func (in *Inactivity) StateUpdated(ctx context.Context, ev ConversationStateEven
 // delivery of this event sent it and failed before finishing (the notice
 // woke the conversation, so it is active again). Finishing then skips the
 // notice.
-func (in *Inactivity) decide(conv Conversation, rec *InactivityRecord, msgs []Message, at time.Time) (act inactivityAction, notified bool, why string) {
+func (in *Inactivity) decide(conv Conversation, parked bool, rec *InactivityRecord, msgs []Message, at time.Time) (act inactivityAction, notified bool, why string) {
 	if conv.State == "active" && rec != nil && len(msgs) > 0 && isNotice(msgs[0]) && !msgs[0].DateCreated.Before(at) {
 		switch {
 		case noticeKind(msgs[0]) == "closing":
@@ -208,7 +214,7 @@ func (in *Inactivity) decide(conv Conversation, rec *InactivityRecord, msgs []Me
 	switch {
 	case conv.State != "inactive":
 		return actNone, false, "conversation is " + conv.State + " now"
-	case IsParked(conv.Attributes):
+	case parked:
 		return actNone, false, "parked: left open for the customer"
 	case rec == nil:
 		return actNone, false, "no agent accepted it: no inactivity record"

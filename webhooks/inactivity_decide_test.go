@@ -65,7 +65,7 @@ func TestInactivityDecide(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			in := NewInactivity(nil, tc.cfg, nil)
-			got, notified, why := in.decide(tc.conv, tc.rec, tc.msgs, t0)
+			got, notified, why := in.decide(tc.conv, IsParked(tc.conv.Attributes), tc.rec, tc.msgs, t0)
 			assert.Equal(t, tc.want, got, why)
 			assert.Equal(t, tc.wantNotified, notified, why)
 		})

@@ -202,17 +202,21 @@ func TestInactivityPerChannelTimeout(t *testing.T) {
 	assert.Equal(t, "active", w.conv(sms).State)
 }
 
-func TestInactivityLeavesAParkedConversationOpen(t *testing.T) {
+// A park key written into the attributes by anyone but flexhooks (another
+// integration, a hand edit) has no park claim behind it: it must not keep
+// an abandoned conversation open (issue 12, finding 7). A real park is
+// left open: TestInactivityAfterParkAndUnpark.
+func TestInactivityIgnoresAParkKeyWithoutItsClaim(t *testing.T) {
 	w := startInactivity(t, 1, nil)
-	csid, _ := w.contact("+15551110005", "sms")
-	// A park record in the attributes, as park writes it.
+	csid, task := w.contact("+15551110005", "sms")
 	attrs := `{"flexhooksPark":{"conversationSid":"` + csid + `","interactionSid":"KD00000000000000000000000000000000","channelSid":"UO00000000000000000000000000000000"}}`
 	_, err := w.Twilio.ConversationsV1.UpdateConversation(csid, (&conversations.UpdateConversationParams{}).SetAttributes(attrs))
 	require.NoError(t, err)
 	w.Advance("PT31M")
 	c := w.conv(csid)
-	assert.Equal(t, "inactive", c.State, "parked: left open for the customer")
-	assert.Zero(t, c.count(closingText))
+	assert.Equal(t, "closed", c.State, "the forged park key exempts nothing")
+	assert.Equal(t, 1, c.count(closingText))
+	assert.Equal(t, "completed", w.taskStatus(csid)[task])
 }
 
 func TestInactivityAfterTransferCompletesEveryLiveTask(t *testing.T) {

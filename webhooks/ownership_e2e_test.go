@@ -8,6 +8,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/flexhooks/flexhooks/webhooks"
 )
 
 // The attacks of issue 12, each played by an agent with a valid Flex token
@@ -189,4 +191,34 @@ func TestTransferChecksOwnershipAgainstTwilio(t *testing.T) {
 		status, body = w.Post(w.Services[0], "/transfer/cancel", aliceChat.AgentToken, url.Values{"conversationSid": {aliceChat.Conversation}})
 		require.Equal(t, http.StatusOK, status, "%v", body)
 	})
+}
+
+// A signed reservation.accepted whose task carries a transfer record that
+// no transfer claim vouches for (a holder can rewrite their own task's
+// attributes) must not remove anyone (issue 12, finding 6).
+func TestCraftedTransferRecordRemovesNobody(t *testing.T) {
+	w := startTransferWorld(t, 1)
+	alice := w.acceptedChat("+15557000001")
+	bob := w.seated(t, "+15557000002", "bob")
+	crafted := map[string]any{
+		"conversationSid": bob.Conversation,
+		webhooks.TransferTaskKey: map[string]any{
+			"id": "TR0123456789abcdef01234567", "mode": "warm", "targetType": "worker", "targetSid": bob.AgentWorker,
+			"workerSid": alice.AgentWorker, "participantSid": alice.AgentParticipant,
+			"interactionSid": alice.Interaction, "channelSid": alice.Channel,
+			"removeTransferringAgent": true, "closeWith": "closed",
+		},
+	}
+	attrs, err := json.Marshal(crafted)
+	require.NoError(t, err)
+	w.Settle()
+	before := w.twilioState()
+	status, body := w.SignedPost(w.Services[0]+"/webhooks/reservation-accepted", url.Values{
+		"EventType": {"reservation.accepted"}, "WorkspaceSid": {w.Seeded.WorkspaceSID}, "TaskSid": {bob.Task},
+		"WorkerSid": {bob.AgentWorker}, "TaskAttributes": {string(attrs)},
+	})
+	require.Less(t, status, 300, "%v", body)
+	w.Settle()
+	assert.Equal(t, "active", w.state().channel(alice.Conversation).agent(alice.AgentWorker).Status, "alice stays with her customer")
+	assert.JSONEq(t, before, w.twilioState(), "nothing changed")
 }

@@ -65,6 +65,28 @@ func ParkFromAttributes(attributes string) (*ParkRecord, error) {
 	return parkFromAttributes(attributes)
 }
 
+// ConfirmedPark judges whether a conversation is parked from state only
+// flexhooks writes: its park claim (the Sync item, claimErr its fetch's
+// error). The park key in the conversation attributes, which other
+// integrations can write too, counts only when the claim names the same
+// participant; a claim alone is a park whose attribute write failed.
+// known is false when the claim could not be read: the caller then has
+// only the attributes to go on.
+func ConfirmedPark(attributes string, claim SyncItem, claimErr error) (parked, known bool) {
+	switch {
+	case isNotFound(claimErr):
+		return false, true
+	case claimErr != nil:
+		return IsParked(attributes), false
+	}
+	var held ParkRecord
+	if decodeJSON(claim.Data, &held) != nil || held.ConversationSid == "" {
+		return false, true
+	}
+	rec, err := parkFromAttributes(attributes)
+	return err == nil && (rec == nil || rec.ParticipantSid == held.ParticipantSid), true
+}
+
 func parkFromAttributes(attributes string) (*ParkRecord, error) {
 	obj, err := attributeObject(attributes)
 	if err != nil {

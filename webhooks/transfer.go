@@ -147,7 +147,8 @@ func (t *Transfers) Transfer(ctx context.Context, req TransferRequest) (*Transfe
 	)
 	fns := []func(){
 		func() {
-			clmErr = t.tw.CreateSyncMapItem(ctx, TransferClaimMap, csid, map[string]any{"id": id, "by": caller.WorkerSid}, t.cfg.ClaimTTL)
+			clmErr = t.tw.CreateSyncMapItem(ctx, TransferClaimMap, csid, transferClaim{ID: id, By: caller.WorkerSid,
+				InteractionSid: o.InteractionSid, ChannelSid: o.ChannelSid, ParticipantSid: o.ParticipantSid}, t.cfg.ClaimTTL)
 		},
 		func() { conv, convErr = t.tw.FetchConversation(ctx, csid) },
 		func() { parts, ptErr = t.tw.ListInteractionParticipants(ctx, o.InteractionSid, o.ChannelSid) },

@@ -42,7 +42,7 @@ func (t *Transfers) onAccepted(ctx context.Context, ev TaskRouterEvent) error {
 			return t.releaseClaim(ctx, csid, rec.ID)
 		}
 	}
-	if rec.RemoveTransferringAgent {
+	if rec.RemoveTransferringAgent && t.confirmed(ctx, csid, *rec) {
 		if err := t.tw.UpdateInteractionParticipantStatus(ctx, rec.InteractionSid, rec.ChannelSid, rec.ParticipantSid, rec.CloseWith); err != nil && !isNotFound(err) {
 			return err // TaskRouter delivers the event again
 		}
@@ -76,6 +76,36 @@ func (t *Transfers) onCanceled(ctx context.Context, ev TaskRouterEvent) error {
 		return nil
 	}
 	return t.finish(ctx, attrString(ev.Attributes(), "conversationSid"), rec.ID)
+}
+
+// transferClaim is the data of a transfer's claim: what the transfer
+// endpoint checked before it took it. The record a transfer's task carries
+// can be rewritten by whoever holds the task; the claim only by flexhooks.
+type transferClaim struct {
+	ID             string `json:"id"`
+	By             string `json:"by"`
+	InteractionSid string `json:"interactionSid,omitempty"`
+	ChannelSid     string `json:"channelSid,omitempty"`
+	ParticipantSid string `json:"participantSid,omitempty"`
+}
+
+// confirmed reports whether the conversation's transfer claim vouches for
+// rec: same transfer, same channel, and the participant the request named
+// (or, when it named none, its caller's own). Unconfirmed, the agent is
+// not removed (two agents is the safe side) and the reason is logged.
+func (t *Transfers) confirmed(ctx context.Context, csid string, rec TransferRecord) bool {
+	item, err := t.tw.FetchSyncMapItem(ctx, TransferClaimMap, csid)
+	var c transferClaim
+	if err == nil {
+		err = decodeJSON(item.Data, &c)
+	}
+	ok := err == nil && c.ID == rec.ID && c.InteractionSid == rec.InteractionSid && c.ChannelSid == rec.ChannelSid &&
+		(c.ParticipantSid == rec.ParticipantSid || (c.ParticipantSid == "" && c.By == rec.WorkerSid))
+	if !ok {
+		t.log.WarnContext(ctx, "transfer: the task's transfer record is not confirmed by its claim; the transferring agent is left in place",
+			"conversationSid", csid, "transferId", rec.ID, "participantSid", rec.ParticipantSid, "err", err)
+	}
+	return ok
 }
 
 // finish removes a transfer's pending record and releases its claim. Both
