@@ -134,7 +134,7 @@ func (p *Parks) Park(ctx context.Context, req ParkRequest) (*ParkResponse, error
 	// Round trip 1: the checks.
 	conv, err := p.preflight(ctx, caller, &rec)
 	if err != nil {
-		if again := replayedPark(caller, conv, rec, err); again != nil {
+		if again := p.replayedPark(ctx, caller, conv, rec, err); again != nil {
 			return again, nil
 		}
 		return nil, err
@@ -426,19 +426,24 @@ func (p *Parks) preflight(ctx context.Context, caller flexhooks.Caller, rec *Par
 	return conv, routeExists("queueSid", "task queue", rec.QueueSid, queueErr)
 }
 
-// replayedPark answers a park repeated after it succeeded (a double click,
-// a retry after a lost answer): the participant has left the channel, so
-// its seat is gone, but the conversation's park record names it. Only the
-// parking agent or a supervisor is told; anyone else gets the refusal.
-func replayedPark(caller flexhooks.Caller, conv Conversation, rec ParkRecord, err error) *ParkResponse {
+// replayedPark answers a park repeated after it succeeded, or racing one
+// that did (a double click, a retry after a lost answer, two replicas): the
+// participant has left the channel, so its seat is gone, but the park claim
+// names it. Only the parking agent or a supervisor is told; anyone else
+// gets the refusal. The claim is read only on this path.
+func (p *Parks) replayedPark(ctx context.Context, caller flexhooks.Caller, conv Conversation, rec ParkRecord, err error) *ParkResponse {
 	if flexhooks.ErrorCode(err) != flexhooks.ECONFLICT || conv.State == "closed" {
 		return nil
 	}
-	existing, _ := parkFromAttributes(conv.Attributes)
-	if existing == nil || existing.ParticipantSid != rec.ParticipantSid || !caller.MayActFor(existing.WorkerSid) {
+	item, ferr := p.tw.FetchSyncMapItem(ctx, ParkClaimMap, rec.ConversationSid)
+	var held ParkRecord
+	if ferr != nil || decodeJSON(item.Data, &held) != nil {
 		return nil
 	}
-	return alreadyParked(*existing)
+	if held.ParticipantSid != rec.ParticipantSid || !caller.MayActFor(held.WorkerSid) {
+		return nil
+	}
+	return alreadyParked(held)
 }
 
 // routeExists turns a failed look-up of the route an unpark will take into

@@ -54,7 +54,8 @@ func (r *UnparkRequest) validate() error {
 // something; the invite must follow the claim, or two requests could both
 // invite.
 //
-//  1. fetch the conversation ‖ list its webhooks;
+//  1. fetch the conversation ‖ list its webhooks ‖ fetch the park claim,
+//     whose record (only flexhooks writes it) says who parked;
 //  2. delete the unpark webhook: the claim only one unpark wins;
 //  3. invite ‖ clear the park key ‖ delete the list item and the claim.
 func (p *Parks) Unpark(ctx context.Context, req UnparkRequest) (*UnparkResponse, error) {
@@ -69,13 +70,15 @@ func (p *Parks) Unpark(ctx context.Context, req UnparkRequest) (*UnparkResponse,
 	logSids(ctx, "conversationSid", csid)
 
 	var (
-		conv           Conversation
-		hooks          []Webhook
-		convErr, lsErr error
+		conv                   Conversation
+		hooks                  []Webhook
+		claim                  SyncItem
+		convErr, lsErr, clmErr error
 	)
 	parallel(
 		func() { conv, convErr = p.tw.FetchConversation(ctx, csid) },
 		func() { hooks, lsErr = p.tw.ListConversationWebhooks(ctx, csid) },
+		func() { claim, clmErr = p.tw.FetchSyncMapItem(ctx, ParkClaimMap, csid) },
 	)
 	if convErr != nil {
 		return nil, conversationError(csid, convErr)
@@ -83,9 +86,9 @@ func (p *Parks) Unpark(ctx context.Context, req UnparkRequest) (*UnparkResponse,
 	if conv.State == "closed" {
 		return nil, flexhooks.Errorf(flexhooks.ECONFLICT, "conversation %s is closed; a closed conversation cannot be resumed", csid)
 	}
-	rec, err := parkFromAttributes(conv.Attributes)
-	if err != nil || rec == nil {
-		return nil, flexhooks.Errorf(flexhooks.ECONFLICT, "conversation %s is not parked", csid)
+	rec, err := claimedPark(conv, claim, clmErr)
+	if err != nil {
+		return nil, err
 	}
 	logSids(ctx, "taskSid", rec.TaskSid, "interactionSid", rec.InteractionSid, "workerSid", rec.WorkerSid)
 	if !caller.MayActFor(rec.WorkerSid) {
@@ -297,4 +300,20 @@ func (p *Parks) restorePark(ctx context.Context, conv Conversation, rec ParkReco
 		})
 	}
 	parallel(fns...)
+}
+
+// claimedPark is the park an agent may resume: the record in the park
+// claim, which only flexhooks writes. A park key in the attributes without
+// its claim is no park (another system wrote it, or an unpark's cleanup
+// failed halfway); a claim whose attribute write failed is one.
+func claimedPark(conv Conversation, claim SyncItem, claimErr error) (*ParkRecord, error) {
+	if claimErr != nil && !isNotFound(claimErr) {
+		return nil, claimErr
+	}
+	parked, _ := ConfirmedPark(conv.Attributes, claim, claimErr)
+	var rec ParkRecord
+	if !parked || decodeJSON(claim.Data, &rec) != nil || rec.InteractionSid == "" {
+		return nil, flexhooks.Errorf(flexhooks.ECONFLICT, "conversation %s is not parked", conv.Sid)
+	}
+	return &rec, nil
 }
