@@ -111,6 +111,10 @@ func (f *fakeTwilio) FetchWorkflow(_ context.Context, _, sid string) (Workflow, 
 	return Workflow{Sid: sid}, f.route("FetchWorkflow", sid)
 }
 
+func (f *fakeTwilio) FindWorkflow(_ context.Context, _, name string) (Workflow, error) {
+	return Workflow{}, notFound(name)
+}
+
 func (f *fakeTwilio) FetchQueue(_ context.Context, _, sid string) (Queue, error) {
 	return Queue{Sid: sid}, f.route("FetchQueue", sid)
 }

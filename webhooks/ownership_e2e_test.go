@@ -8,6 +8,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	taskrouterapi "github.com/twilio/twilio-go/rest/taskrouter/v1"
 
 	"github.com/flexhooks/flexhooks/webhooks"
 )
@@ -221,4 +222,30 @@ func TestCraftedTransferRecordRemovesNobody(t *testing.T) {
 	w.Settle()
 	assert.Equal(t, "active", w.state().channel(alice.Conversation).agent(alice.AgentWorker).Status, "alice stays with her customer")
 	assert.JSONEq(t, before, w.twilioState(), "nothing changed")
+}
+
+// A park checks its workflow exists; when the workflow is deleted after the
+// park, the customer's message still reaches an agent, through the
+// workspace's default workflow (issue 12, finding 4).
+func TestUnparkFallsBackWhenTheParksWorkflowIsGone(t *testing.T) {
+	w := newWorld(t, 1)
+	csid, worker := w.assigned("+15551239001", "sms")
+	token, _ := w.flexToken(worker)
+	def, err := w.Twilio.TaskrouterV1.FetchWorkflow(w.Seeded.WorkspaceSID, w.Seeded.DefaultWorkflowSID)
+	require.NoError(t, err)
+	flow, err := w.Twilio.TaskrouterV1.CreateWorkflow(w.Seeded.WorkspaceSID,
+		(&taskrouterapi.CreateWorkflowParams{}).SetFriendlyName("Park Resume").SetConfiguration(*def.Configuration))
+	require.NoError(t, err)
+	form := w.parkForm(csid, worker)
+	form.Set("workflowSid", *flow.Sid)
+	status, body := w.post(w.services[0], "/park-interaction", token, form)
+	require.Equal(t, http.StatusOK, status, body)
+	require.NoError(t, w.Twilio.TaskrouterV1.DeleteWorkflow(w.Seeded.WorkspaceSID, *flow.Sid))
+
+	w.inbound("+15551239001", "sms", "I'm back")
+	w.settle()
+	v := w.view(csid, worker)
+	require.Len(t, v.Tasks, 2, "the customer's message made a task: %+v", v.Tasks)
+	assert.Equal(t, w.Seeded.DefaultWorkflowSID, w.taskWorkflow(v.Tasks[1].Sid), "routed through the default workflow")
+	assert.NotContains(t, v.Attributes, "flexhooksPark")
 }

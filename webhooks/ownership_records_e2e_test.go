@@ -64,10 +64,14 @@ func TestASupervisorsLinkJoinsTwoProfilesForAgents(t *testing.T) {
 
 func TestOnlyTheCurrentAgentChangesARecord(t *testing.T) {
 	w := startPCWorld(t, 1, nil)
+	past := w.ended("+15557400001")
 	s := w.start("+15557400001", "hello")
-	alice := s.Agents[0]
-	aliceTok, _ := w.Token(alice)
-	w.transfer(s, "bob")
+	aliceTok, _ := w.Token(s.Agents[0]) // "alice": the first agent, whoever the workflow chose
+	to := "bob"
+	if s.Agents[0] == w.workerSidOf("bob") {
+		to = "alice"
+	}
+	w.transfer(s, to)
 	bobTok, _ := w.Token(s.Agents[1])
 	before := w.record(s.Conversation)
 
@@ -81,6 +85,12 @@ func TestOnlyTheCurrentAgentChangesARecord(t *testing.T) {
 
 	status, body = w.Get(w.Services[0], "/interactions/"+s.Conversation, aliceTok)
 	require.Equal(t, http.StatusOK, status, "alice may still read what she worked on: %v", body)
+
+	link := map[string]any{"conversationSid": s.Conversation, "sourceContactId": past.Contacts[0], "rehydrationType": "ENTIRE_PAST_SESSION"}
+	status, body = w.rehydrate(w.Services[0], aliceTok, link)
+	require.Equal(t, http.StatusForbidden, status, "linking changes the record: %v", body)
+	status, body = w.rehydrate(w.Services[0], bobTok, link)
+	require.Equal(t, http.StatusOK, status, "%v", body)
 
 	status, body = w.Post(w.Services[0], "/interactions/"+s.Conversation+"/close", bobTok, map[string]any{"shortDescription": "refund sent"})
 	require.Equal(t, http.StatusOK, status, "bob holds it: %v", body)

@@ -37,7 +37,14 @@ type ParkConfig struct {
 	// UndoTimeout bounds the compensation after a failure, which runs even
 	// when the request's own context is already cancelled. Default 15 s.
 	UndoTimeout time.Duration
+	// DefaultWorkflowSid is where an unpark routes when the workflow the
+	// park named no longer exists; empty: the workspace's workflow named
+	// DefaultWorkflowName.
+	DefaultWorkflowSid string
 }
+
+// DefaultWorkflowName is Flex's default workflow, the unpark's last resort.
+const DefaultWorkflowName = "Assign to Anyone"
 
 // Parks runs park, unpark and the parked list.
 type Parks struct {

@@ -283,7 +283,7 @@ func (pc *PersistentChat) Rehydrate(ctx context.Context, req PersistentChatReque
 	if recErr != nil {
 		return fail(pc.newConversationError(ctx, csid, recErr))
 	}
-	if err := mayLink(ctx, rec); err != nil {
+	if err := pc.mayLink(ctx, rec); err != nil {
 		return fail(err)
 	}
 	if entry != nil || entryErr != nil {
@@ -399,11 +399,24 @@ func (pc *PersistentChat) newConversationError(ctx context.Context, csid string,
 		Message: "conversation " + csid + " has no contact yet: retry once its task is created", Err: recErr}
 }
 
-// mayLink refuses an agent a conversation never assigned to them;
-// supervisors and the service's own credentials (no caller) may link any.
-func mayLink(ctx context.Context, rec *InteractionRecord) error {
-	if c, ok := flexhooks.CallerFrom(ctx); ok && !c.IsSupervisor() && !rec.AssignedTo(c.WorkerSid) {
+// mayLink lets an agent link a past session only into a conversation they
+// hold now (a live task, TaskRouter says): a link changes the record and
+// shows its transcript to whoever holds the conversation. Supervisors and
+// the service's own credentials (no caller) may link any.
+func (pc *PersistentChat) mayLink(ctx context.Context, rec *InteractionRecord) error {
+	c, ok := flexhooks.CallerFrom(ctx)
+	if !ok || c.IsSupervisor() {
+		return nil
+	}
+	if !rec.AssignedTo(c.WorkerSid) {
 		return flexhooks.Errorf(flexhooks.EFORBIDDEN, "conversation %s was never assigned to you", rec.ConversationSid)
+	}
+	holders, err := pc.in.liveHolders(ctx, rec)
+	if err != nil {
+		return err
+	}
+	if !slices.Contains(holders, c.WorkerSid) {
+		return flexhooks.Errorf(flexhooks.EFORBIDDEN, "conversation %s is no longer yours: only its current agent or a supervisor may link a past session into it", rec.ConversationSid)
 	}
 	return nil
 }

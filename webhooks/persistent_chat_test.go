@@ -187,13 +187,16 @@ func TestSameCustomer(t *testing.T) {
 	supervisor := flexhooks.WithCaller(t.Context(), flexhooks.Caller{WorkerSid: pcSid("WK", 2), Roles: []string{"supervisor"}})
 	past := pastRecord()
 	same := &InteractionRecord{ConversationSid: pcSid("CH", 2), Channel: "sms", CustomerAddress: "+15550001"} // profile not recorded: derived
-	otherChannel := &InteractionRecord{ConversationSid: pcSid("CH", 3), OpenedFor: ProfileRef{ProfileID: ProfileID("whatsapp", "whatsapp:+15550001"), CustomerID: "C-1"}}
+	otherChannel := &InteractionRecord{ConversationSid: pcSid("CH", 3), OpenedFor: ProfileRef{ProfileID: ProfileID("whatsapp", "whatsapp:+15550001"), CustomerID: "C-1", CustomerLinkedBy: "service"}}
 	linkedPast := pastRecord()
-	linkedPast.OpenedFor.CustomerID = "C-1"
+	linkedPast.OpenedFor.CustomerID, linkedPast.OpenedFor.CustomerLinkedBy = "C-1", "supervisor:"+pcSid("WK", 2)
+	agentLinked := pastRecord() // a link from before links took a supervisor: it names nobody
+	agentLinked.OpenedFor.CustomerID = "C-1"
 	stranger := &InteractionRecord{ConversationSid: pcSid("CH", 4), OpenedFor: ProfileRef{ProfileID: ProfileID("sms", "+15559999")}}
 
 	assert.NoError(t, sameCustomer(agent, same, past))
 	assert.NoError(t, sameCustomer(agent, otherChannel, linkedPast), "profiles linked to one customer")
+	assert.Equal(t, flexhooks.EFORBIDDEN, flexhooks.ErrorCode(sameCustomer(agent, otherChannel, agentLinked)), "a link nobody privileged made joins nothing")
 	assert.Equal(t, flexhooks.EFORBIDDEN, flexhooks.ErrorCode(sameCustomer(agent, otherChannel, past)))
 	assert.Equal(t, flexhooks.EFORBIDDEN, flexhooks.ErrorCode(sameCustomer(agent, stranger, past)))
 	assert.NoError(t, sameCustomer(supervisor, stranger, past))

@@ -50,6 +50,9 @@ type ParkTwilio interface {
 	// will take, looked up before a park changes anything.
 	OwnershipTwilio
 	FetchWorkflow(ctx context.Context, workspaceSid, workflowSid string) (Workflow, error)
+	// FindWorkflow returns the workflow with that friendly name; ENOTFOUND
+	// when there is none.
+	FindWorkflow(ctx context.Context, workspaceSid, friendlyName string) (Workflow, error)
 	FetchQueue(ctx context.Context, workspaceSid, queueSid string) (Queue, error)
 
 	FetchConversation(ctx context.Context, conversationSid string) (Conversation, error)

@@ -170,6 +170,9 @@ func (p *Parks) resume(ctx context.Context, conv Conversation, rec ParkRecord, c
 			// The invite was made and only its answer was lost: restoring
 			// the park now would make a second task on the next message.
 			inviteSid, inviteErr = sid, nil
+		} else if fallback, ok := p.fallbackRoute(ctx, rec, inviteErr); ok {
+			rec.WorkflowSid = fallback
+			inviteSid, inviteErr = p.tw.CreateInteractionInvite(ctx, rec.InteractionSid, rec.ChannelSid, p.inviteRouting(rec, claimed.Sid, false))
 		}
 	}
 	if inviteErr != nil {
@@ -316,4 +319,31 @@ func claimedPark(conv Conversation, claim SyncItem, claimErr error) (*ParkRecord
 		return nil, flexhooks.Errorf(flexhooks.ECONFLICT, "conversation %s is not parked", conv.Sid)
 	}
 	return &rec, nil
+}
+
+// fallbackRoute is the workflow an unpark takes when the invite failed
+// because the park's workflow no longer exists (deleted after the park,
+// which checked it): the configured default, else the workspace's
+// DefaultWorkflowName. The customer still reaches an agent; the fallback
+// is logged, since it loses the park's own routing (same worker, queue).
+func (p *Parks) fallbackRoute(ctx context.Context, rec ParkRecord, inviteErr error) (string, bool) {
+	if flexhooks.ErrorCode(inviteErr) == flexhooks.EUNAVAILABLE {
+		return "", false // Twilio down or throttling says nothing about the workflow
+	}
+	if _, err := p.tw.FetchWorkflow(ctx, p.cfg.WorkspaceSid, rec.WorkflowSid); !isNotFound(err) {
+		return "", false
+	}
+	fallback := p.cfg.DefaultWorkflowSid
+	if fallback == "" {
+		w, err := p.tw.FindWorkflow(ctx, p.cfg.WorkspaceSid, DefaultWorkflowName)
+		if err != nil {
+			p.log.ErrorContext(ctx, "unpark: the park's workflow is gone and no fallback workflow was found; set TWILIO_FLEX_DEFAULT_WORKFLOW_SID",
+				"conversationSid", rec.ConversationSid, "workflowSid", rec.WorkflowSid, "err", err)
+			return "", false
+		}
+		fallback = w.Sid
+	}
+	p.log.WarnContext(ctx, "unpark: the park's workflow no longer exists; routing through the fallback workflow",
+		"conversationSid", rec.ConversationSid, "workflowSid", rec.WorkflowSid, "fallbackWorkflowSid", fallback)
+	return fallback, fallback != rec.WorkflowSid
 }

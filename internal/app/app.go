@@ -40,6 +40,8 @@ func New(cfg config.Config, log *slog.Logger, reg *prometheus.Registry) (*App, e
 		WorkspaceSid:  cfg.WorkspaceSID,
 		ParkedList:    cfg.ParkedList,
 		ParkedTTL:     cfg.ParkedTTL,
+		// The route an unpark falls back to when a park's workflow is gone.
+		DefaultWorkflowSid: cfg.DefaultWorkflowSID,
 	}, log)
 	// TaskRouter's workspace callback delivers every event to one route;
 	// capabilities register the event types they use on events.

@@ -38,6 +38,10 @@ type Config struct {
 	// TransferWorkflowSID is the "Chat Transfer" workflow (WW…) that routes
 	// transfers; `flexhooks setup` creates it. Transfers fail without it.
 	TransferWorkflowSID string `envconfig:"TWILIO_FLEX_CHAT_TRANSFER_WORKFLOW_SID"`
+	// DefaultWorkflowSID is the route an unpark falls back to when the
+	// workflow a park named has been deleted since (WW…). Unset, the
+	// workspace's "Assign to Anyone" workflow (Flex's default) is used.
+	DefaultWorkflowSID string `envconfig:"TWILIO_FLEX_DEFAULT_WORKFLOW_SID"`
 
 	// TwilioTimeout bounds one Twilio HTTP call (one attempt); the
 	// request's own deadline bounds all of them together.

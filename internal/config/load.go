@@ -125,6 +125,7 @@ func (c *Config) validate(failed map[string]bool) []string {
 			}
 		}
 		sid("TWILIO_FLEX_CHAT_TRANSFER_WORKFLOW_SID", "WW", c.TransferWorkflowSID, false)
+		sid("TWILIO_FLEX_DEFAULT_WORKFLOW_SID", "WW", c.DefaultWorkflowSID, false)
 	} else {
 		for _, v := range []struct{ name, value string }{
 			{"TWILIO_AUTH_TOKEN", c.AuthToken}, {"TWILIO_API_KEY", c.APIKey}, {"TWILIO_API_SECRET", c.APISecret},

@@ -2,8 +2,12 @@ package twilio
 
 import (
 	"context"
+	"strings"
 
 	conversations "github.com/twilio/twilio-go/rest/conversations/v1"
+	taskrouter "github.com/twilio/twilio-go/rest/taskrouter/v1"
+
+	"github.com/flexhooks/flexhooks"
 
 	"github.com/flexhooks/flexhooks/webhooks"
 )
@@ -35,4 +39,20 @@ func (o *Operations) FetchWorkflow(ctx context.Context, workspaceSid, workflowSi
 		return webhooks.Workflow{}, MapError(err)
 	}
 	return webhooks.Workflow{Sid: ptrValue(w.Sid), FriendlyName: ptrValue(w.FriendlyName)}, nil
+}
+
+// FindWorkflow returns the workflow with that friendly name (TaskRouter's
+// FriendlyName filter, then checked exactly, case aside).
+func (o *Operations) FindWorkflow(ctx context.Context, workspaceSid, friendlyName string) (webhooks.Workflow, error) {
+	ws, err := o.c.API(ctx).TaskRouter.ListWorkflow(workspaceSid,
+		(&taskrouter.ListWorkflowParams{}).SetFriendlyName(friendlyName).SetPageSize(50).SetLimit(50))
+	if err != nil {
+		return webhooks.Workflow{}, MapError(err)
+	}
+	for _, w := range ws {
+		if strings.EqualFold(ptrValue(w.FriendlyName), friendlyName) {
+			return webhooks.Workflow{Sid: ptrValue(w.Sid), FriendlyName: ptrValue(w.FriendlyName)}, nil
+		}
+	}
+	return webhooks.Workflow{}, flexhooks.Errorf(flexhooks.ENOTFOUND, "no workflow named %q", friendlyName)
 }
