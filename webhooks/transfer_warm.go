@@ -198,8 +198,10 @@ func (t *Transfers) Cancel(ctx context.Context, req CancelTransferRequest) (*Can
 	if rec == nil {
 		return nil, flexhooks.Errorf(flexhooks.ECONFLICT, "conversation %s has no pending transfer", csid)
 	}
-	if !caller.MayActFor(rec.WorkerSid) {
-		return nil, flexhooks.Errorf(flexhooks.EFORBIDDEN, "only the transferring agent %s or a supervisor may cancel this transfer", rec.WorkerSid)
+	// The record is in attributes others can write: who may cancel is
+	// decided on it only when the transfer's claim vouches for it.
+	if !caller.IsSupervisor() && (!caller.MayActFor(rec.WorkerSid) || !t.confirmed(ctx, csid, *rec)) {
+		return nil, flexhooks.Errorf(flexhooks.EFORBIDDEN, "only the transferring agent or a supervisor may cancel this transfer")
 	}
 	invs, err := t.tw.ListTransferInvites(ctx, rec.InteractionSid, rec.ChannelSid)
 	if err != nil {
