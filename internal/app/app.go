@@ -7,6 +7,7 @@ package app
 
 import (
 	"log/slog"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -22,8 +23,25 @@ type App struct {
 	Twilio *twilio.Client
 }
 
+// Option changes how New assembles the service.
+type Option func(*options)
+
+type options struct {
+	now func() time.Time
+}
+
+// WithClock makes the service tell time by now instead of the wall clock:
+// in embedded mode, the emulator's virtual clock, so that a Flex token the
+// emulator's IAM calls expired is expired in the service's token cache too,
+// and a cached token is revalidated when the virtual clock jumps.
+func WithClock(now func() time.Time) Option { return func(o *options) { o.now = now } }
+
 // New assembles the service. reg may be nil (a private registry is made).
-func New(cfg config.Config, log *slog.Logger, reg *prometheus.Registry) (*App, error) {
+func New(cfg config.Config, log *slog.Logger, reg *prometheus.Registry, opts ...Option) (*App, error) {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -69,7 +87,11 @@ func New(cfg config.Config, log *slog.Logger, reg *prometheus.Registry) (*App, e
 		Ready:              tw,
 		CORSAllowedOrigins: cfg.CORSAllowedOrigins,
 		MaxBodyBytes:       cfg.MaxRequestBodyBytes,
-		Routes:             routes,
+		// Unset (0) only where a test builds a Config by hand: the
+		// server's default, 5m, then applies.
+		TokenRevalidateAfter: cfg.FlexTokenRevalidateAfter,
+		Routes:               routes,
+		Now:                  o.now,
 	})
 	return &App{Server: srv, Twilio: tw}, nil
 }
