@@ -101,25 +101,36 @@ func (a *tokenAuth) validate(ctx context.Context, token string) (flexhooks.Calle
 		return flexhooks.Caller{}, err
 	}
 	key := sha256.Sum256([]byte(token))
-	now := a.now()
-	e, known := a.valid.Get(key)
-	switch {
-	case known && !e.expires.IsZero() && !now.Before(e.expires):
-		a.valid.Remove(key)
-		return flexhooks.Caller{}, a.reject(key, now, flexhooks.Errorf(flexhooks.EFORBIDDEN, "the Flex token has expired"))
-	case known && now.Before(e.revalidate):
-		return cloneCaller(e.caller), nil
+	if caller, ok, err := a.lookup(key); ok {
+		return caller, err
 	}
-	if r, ok := a.rejected.Get(key); ok && now.Before(r.until) {
-		return flexhooks.Caller{}, r.err
-	}
+	stale, known := a.valid.Peek(key)
 	caller, err := a.ask(ctx, key, token)
-	if err != nil && known && flexhooks.ErrorCode(err) == flexhooks.EUNAVAILABLE {
+	if err != nil && known && flexhooks.ErrorCode(err) == flexhooks.EUNAVAILABLE && a.now().Before(stale.expires) {
 		a.log.LogAttrs(ctx, slog.LevelWarn, "Twilio IAM unavailable: trusting a Flex token validated before, until its expiry",
-			slog.String("workerSid", e.caller.WorkerSid), slog.Time("expires", e.expires), slog.String("cause", err.Error()))
-		return cloneCaller(e.caller), nil
+			slog.String("workerSid", stale.caller.WorkerSid), slog.Time("expires", stale.expires), slog.String("cause", err.Error()))
+		return cloneCaller(stale.caller), nil
 	}
 	return caller, err
+}
+
+// lookup answers from the caches; ok is false when IAM must be asked. A
+// cached token past its own expiry is refused as expired without asking.
+func (a *tokenAuth) lookup(key [sha256.Size]byte) (flexhooks.Caller, bool, error) {
+	now := a.now()
+	if e, ok := a.valid.Get(key); ok {
+		if !e.expires.IsZero() && !now.Before(e.expires) {
+			a.valid.Remove(key)
+			return flexhooks.Caller{}, true, a.reject(key, now, flexhooks.Errorf(flexhooks.EFORBIDDEN, "the Flex token has expired"))
+		}
+		if now.Before(e.revalidate) {
+			return cloneCaller(e.caller), true, nil
+		}
+	}
+	if r, ok := a.rejected.Get(key); ok && now.Before(r.until) {
+		return flexhooks.Caller{}, true, r.err
+	}
+	return flexhooks.Caller{}, false, nil
 }
 
 // ask validates token with IAM, sharing one call among concurrent askers of
@@ -132,6 +143,11 @@ func (a *tokenAuth) ask(ctx context.Context, key [sha256.Size]byte, token string
 		return flexhooks.Caller{}, flexhooks.Errorf(flexhooks.EUNAVAILABLE, "Twilio IAM is unavailable or throttling; retry in a second")
 	}
 	ch := a.flight.DoChan(string(key[:]), func() (any, error) {
+		// A call that finished between this asker's lookup and here has
+		// already answered.
+		if caller, ok, err := a.lookup(key); ok {
+			return caller, err
+		}
 		callCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), a.timeout)
 		defer cancel()
 		caller, expires, err := a.validator.ValidateFlexToken(callCtx, token)
