@@ -175,7 +175,9 @@ func TestPathTraversalNeverReachesTheEmulator(t *testing.T) {
 			_, err := ops.ListSyncMapItems(ctx, "ParkedInteractions_../../../Maps/flexhooks_parks", 10)
 			return err
 		},
-		"item key traversal": func() error { return ops.DeleteSyncMapItem(ctx, "flexhooks_parks", "../../flexhooks_transfers/Items/x") },
+		"item key traversal": func() error {
+			return ops.DeleteSyncMapItem(ctx, "flexhooks_parks", "../../flexhooks_transfers/Items/x")
+		},
 	}
 	for name, call := range crafted {
 		err := call()
