@@ -2,6 +2,7 @@
 GO          ?= go
 STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 BENCHTIME   ?= 1x
+FUZZTIME    ?= 30s
 
 .PHONY: run emulator test bench fuzz lint fmt build tidy
 

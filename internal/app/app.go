@@ -21,6 +21,9 @@ import (
 type App struct {
 	Server *server.Server
 	Twilio *twilio.Client
+	// Routes are the endpoints mounted besides /healthz, /readyz and
+	// /metrics (the fuzz test walks them all).
+	Routes []server.Route
 }
 
 // Option changes how New assembles the service.
@@ -93,7 +96,7 @@ func New(cfg config.Config, log *slog.Logger, reg *prometheus.Registry, opts ...
 		Routes:               routes,
 		Now:                  o.now,
 	})
-	return &App{Server: srv, Twilio: tw}, nil
+	return &App{Server: srv, Twilio: tw, Routes: routes}, nil
 }
 
 // serviceCredentials are the HTTP Basic pairs a backend may present where
