@@ -14,11 +14,14 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	taskrouter "github.com/twilio/twilio-go/rest/taskrouter/v1"
 
 	"github.com/flexhooks/flexhooks/internal/app"
 	"github.com/flexhooks/flexhooks/internal/config"
 	"github.com/flexhooks/flexhooks/internal/emulator"
 	"github.com/flexhooks/flexhooks/internal/emulator/core"
+	"github.com/flexhooks/flexhooks/internal/emulator/emutest"
+	"github.com/flexhooks/flexhooks/internal/emulator/flex"
 	"github.com/flexhooks/flexhooks/internal/isoduration"
 )
 
@@ -30,13 +33,19 @@ import (
 // valid Flex token, a valid Twilio signature with the service's Basic
 // credentials), and supply the path parameter, the query and the body,
 // which can be grown past the body limit. The seed corpus is in
-// testdata/fuzz/FuzzHTTP; `make fuzz` runs it, CI briefly. (Long spells of
+// testdata/fuzz/FuzzHTTP; `make fuzz` runs it, CI briefly.
+//
+// So that inputs reach past "not found", the emulator starts with one live
+// contact (an SMS conversation, its interaction and task, accepted by
+// alice), and $CH $KD $UO $UT $MB $WT $WK $WS $WW $WQ in the path
+// parameter, query and body are replaced with its SIDs. (Long spells of
 // "0/sec" in its output are the fuzzer minimizing an interesting input.)
 func FuzzHTTP(f *testing.F) {
 	h := newFuzzHarness(f)
 	f.Add(uint8(0), uint8(0), uint8(1), uint8(1), "CH0123456789abcdef0123456789abcdef", "", []byte(`{"conversationSid":"CH0123456789abcdef0123456789abcdef"}`))
 	f.Add(uint8(1), uint8(0), uint8(2), uint8(3), "x", "a=b", []byte("EventType=onMessageAdded&ConversationSid=CH0123456789abcdef0123456789abcdef"))
 	f.Fuzz(func(t *testing.T, route, method, ctype, auth uint8, param, query string, body []byte) {
+		param, query, body = h.sids.Replace(param), h.sids.Replace(query), []byte(h.sids.Replace(string(body)))
 		req := h.request(route, method, ctype, auth, param, query, body)
 		rec := httptest.NewRecorder()
 		start := time.Now()
@@ -63,10 +72,11 @@ type fuzzHarness struct {
 	supervisor  string
 	publicBase  string
 	maxBodySize int
+	sids        *strings.Replacer // $CH… placeholders → the live contact's SIDs
 }
 
 func newFuzzHarness(f *testing.F) *fuzzHarness {
-	emu, err := emulator.New(emulator.Options{ManualClock: true})
+	emu, err := emulator.New(emulator.Options{AccountSID: emutest.AccountSID, AuthToken: emutest.AuthToken, ManualClock: true})
 	require.NoError(f, err)
 	emuSrv := httptest.NewServer(emu)
 	f.Cleanup(func() { emuSrv.Close(); emu.Close() })
@@ -95,9 +105,48 @@ func newFuzzHarness(f *testing.F) *fuzzHarness {
 	for _, p := range []string{"/healthz", "/readyz", "/metrics"} {
 		h.routes = append(h.routes, [2]string{http.MethodGet, p})
 	}
+	h.sids = liveContact(f, emuSrv.URL, emu.SeededSIDs())
 	h.agent = fuzzToken(f, emuSrv.URL, "alice", "agent")
 	h.supervisor = fuzzToken(f, emuSrv.URL, "bob", "agent", "supervisor")
 	return h
+}
+
+// liveContact makes a customer write in by SMS and alice accept the task,
+// and returns the replacer of placeholders by the contact's SIDs.
+func liveContact(f *testing.F, emuURL string, seeded emulator.Seeded) *strings.Replacer {
+	resp, err := http.Post(emuURL+"/emulator/inbound", "application/json",
+		strings.NewReader(`{"from":"+15551230001","to":"+15550009999","channel":"sms","body":"hello"}`))
+	require.NoError(f, err)
+	var in flex.InboundResult
+	require.NoError(f, json.NewDecoder(resp.Body).Decode(&in))
+	resp.Body.Close()
+	tw := emutest.Client(f, emuURL)
+	ws := seeded.WorkspaceSID
+	res, err := tw.TaskrouterV1.ListTaskReservation(ws, in.TaskSid, &taskrouter.ListTaskReservationParams{})
+	require.NoError(f, err)
+	require.NotEmpty(f, res)
+	_, err = tw.TaskrouterV1.UpdateTaskReservation(ws, in.TaskSid, *res[0].Sid,
+		(&taskrouter.UpdateTaskReservationParams{}).SetReservationStatus("accepted"))
+	require.NoError(f, err)
+	channels, err := tw.FlexV1.ListInteractionChannel(in.InteractionSid, nil)
+	require.NoError(f, err)
+	require.NotEmpty(f, channels)
+	parts, err := tw.FlexV1.ListInteractionChannelParticipant(in.InteractionSid, *channels[0].Sid, nil)
+	require.NoError(f, err)
+	ut := ""
+	for _, p := range parts {
+		if p.Type != nil && *p.Type == "agent" {
+			ut = *p.Sid
+		}
+	}
+	members, err := tw.ConversationsV1.ListConversationParticipant(in.ConversationSid, nil)
+	require.NoError(f, err)
+	require.NotEmpty(f, members)
+	task, err := tw.TaskrouterV1.FetchTask(ws, in.TaskSid)
+	require.NoError(f, err)
+	return strings.NewReplacer("$CH", in.ConversationSid, "$KD", in.InteractionSid, "$UO", *channels[0].Sid, "$UT", ut,
+		"$MB", *members[0].Sid, "$WT", in.TaskSid, "$WK", *res[0].WorkerSid, "$WS", ws, "$WW", *task.WorkflowSid,
+		"$WQ", *task.TaskQueueSid)
 }
 
 func fuzzToken(f *testing.F, emuURL, worker string, roles ...string) string {
