@@ -22,9 +22,10 @@ test:
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./...
 
-## fuzz: the TaskRouter expression parser's fuzz target for 30 s
+## fuzz: each fuzz target for FUZZTIME (30s): the TaskRouter expression parser; the service's HTTP surface (no 5xx, no panic)
 fuzz:
-	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 30s ./internal/emulator/taskrouter/expr
+	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime $(FUZZTIME) ./internal/emulator/taskrouter/expr
+	$(GO) test -run '^$$' -fuzz FuzzHTTP -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./internal/app
 
 ## lint: go vet and staticcheck (fetched through the Go module proxy)
 lint:
