@@ -27,6 +27,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
 	embedded := cfg.Embedded() && cfg.EmulatorURL == ""
+	var appOpts []app.Option
 
 	if embedded {
 		emu, ln, err := startEmulator(ctx, cfg.EmulatorAddr, false, log.With("component", "emulator"))
@@ -42,6 +43,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		sid, token := emu.Credentials()
 		seeded := emu.SeededSIDs()
 		cfg.AccountSID, cfg.AuthToken = sid, token
+		appOpts = append(appOpts, app.WithClock(emu.Now))
 		cfg.EmulatorURL = "http://" + ln.Addr().String()
 		cfg.WorkspaceSID = orDefault(cfg.WorkspaceSID, seeded.WorkspaceSID)
 		cfg.ChatServiceSID = orDefault(cfg.ChatServiceSID, seeded.ChatServiceSID)
@@ -53,7 +55,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	log.Info("starting flexhooks", "embeddedEmulator", embedded, "config", cfg)
 
-	a, err := app.New(cfg, log, nil)
+	a, err := app.New(cfg, log, nil, appOpts...)
 	if err != nil {
 		return err
 	}

@@ -7,6 +7,7 @@ package app
 
 import (
 	"log/slog"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -20,10 +21,30 @@ import (
 type App struct {
 	Server *server.Server
 	Twilio *twilio.Client
+	// Routes are the endpoints mounted besides /healthz, /readyz and
+	// /metrics (the fuzz test walks them all).
+	Routes []server.Route
 }
 
+// Option changes how New assembles the service.
+type Option func(*options)
+
+type options struct {
+	now func() time.Time
+}
+
+// WithClock makes the service tell time by now instead of the wall clock:
+// in embedded mode, the emulator's virtual clock, so that a Flex token the
+// emulator's IAM calls expired is expired in the service's token cache too,
+// and a cached token is revalidated when the virtual clock jumps.
+func WithClock(now func() time.Time) Option { return func(o *options) { o.now = now } }
+
 // New assembles the service. reg may be nil (a private registry is made).
-func New(cfg config.Config, log *slog.Logger, reg *prometheus.Registry) (*App, error) {
+func New(cfg config.Config, log *slog.Logger, reg *prometheus.Registry, opts ...Option) (*App, error) {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -71,9 +92,13 @@ func New(cfg config.Config, log *slog.Logger, reg *prometheus.Registry) (*App, e
 		Ready:              tw,
 		CORSAllowedOrigins: cfg.CORSAllowedOrigins,
 		MaxBodyBytes:       cfg.MaxRequestBodyBytes,
-		Routes:             routes,
+		// Unset (0) only where a test builds a Config by hand: the
+		// server's default, 5m, then applies.
+		TokenRevalidateAfter: cfg.FlexTokenRevalidateAfter,
+		Routes:               routes,
+		Now:                  o.now,
 	})
-	return &App{Server: srv, Twilio: tw}, nil
+	return &App{Server: srv, Twilio: tw, Routes: routes}, nil
 }
 
 // serviceCredentials are the HTTP Basic pairs a backend may present where

@@ -20,6 +20,13 @@ import (
 // start wires the service, as serve does, to an emulator over HTTP.
 func start(t *testing.T) (emuURL string, svc *httptest.Server) {
 	t.Helper()
+	return startWith(t, false)
+}
+
+// startWith is start, telling time by the emulator's clock as embedded
+// mode does when onEmulatorClock is set.
+func startWith(t *testing.T, onEmulatorClock bool) (emuURL string, svc *httptest.Server) {
+	t.Helper()
 	emu, err := emulator.New(emulator.Options{ManualClock: true})
 	require.NoError(t, err)
 	emuSrv := httptest.NewServer(emu)
@@ -32,9 +39,13 @@ func start(t *testing.T) (emuURL string, svc *httptest.Server) {
 		TransferWorkflowSID: seeded.TransferWorkflowSID,
 		TwilioTimeout:       5 * time.Second, TwilioMaxAttempts: 3,
 		PublicBaseURL: "http://localhost:8080", CORSAllowedOrigins: []string{"https://flex.twilio.com"},
-		MaxRequestBodyBytes: 1 << 20, ParkedTTL: 24 * time.Hour,
+		MaxRequestBodyBytes: 1 << 20, ParkedTTL: 24 * time.Hour, FlexTokenRevalidateAfter: 5 * time.Minute,
 	}
-	a, err := app.New(cfg, nil, nil)
+	var opts []app.Option
+	if onEmulatorClock {
+		opts = append(opts, app.WithClock(emu.Now))
+	}
+	a, err := app.New(cfg, nil, nil, opts...)
 	require.NoError(t, err)
 	svc = httptest.NewServer(a.Server.Handler())
 	t.Cleanup(svc.Close)

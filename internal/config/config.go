@@ -67,6 +67,10 @@ type Config struct {
 	// MaxRequestBodyBytes caps a request body; Twilio's webhooks and the
 	// plugin's calls are a few KB.
 	MaxRequestBodyBytes int64 `envconfig:"MAX_REQUEST_BODY_BYTES" default:"1048576" want:"a number of bytes such as 1048576"`
+	// FlexTokenRevalidateAfter is how long a Flex token IAM called valid is
+	// trusted before IAM is asked again. A Flex token lives for hours; this
+	// bounds how long a revoked token, or a role taken away, keeps working.
+	FlexTokenRevalidateAfter time.Duration `envconfig:"FLEX_TOKEN_REVALIDATE_AFTER" default:"5m" want:"a Go duration such as 5m"`
 
 	// --- Emulator -------------------------------------------------------
 

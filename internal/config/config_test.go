@@ -74,6 +74,7 @@ func TestLoadDefaultsEmbedded(t *testing.T) {
 	assert.Equal(t, 7*24*time.Hour, got.PersistentChatWindow.D())
 	assert.Zero(t, got.InactivityTimeout)
 	assert.EqualValues(t, 1<<20, got.MaxRequestBodyBytes)
+	assert.Equal(t, 5*time.Minute, got.FlexTokenRevalidateAfter)
 }
 
 func TestLoadValidTwilio(t *testing.T) {
@@ -156,6 +157,9 @@ func TestLoadProblems(t *testing.T) {
 		{"emulator seed", map[string]string{"EMULATOR_SEED": seed}, "EMULATOR_SEED: want a readable JSON seed file"},
 		{"timeout", map[string]string{"TWILIO_TIMEOUT": "10"}, `TWILIO_TIMEOUT: want a Go duration such as 10s, got "10"`},
 		{"timeout zero", map[string]string{"TWILIO_TIMEOUT": "0s"}, "TWILIO_TIMEOUT: want a positive Go duration"},
+		{"token revalidate text", map[string]string{"FLEX_TOKEN_REVALIDATE_AFTER": "5"}, `FLEX_TOKEN_REVALIDATE_AFTER: want a Go duration such as 5m, got "5"`},
+		{"token revalidate zero", map[string]string{"FLEX_TOKEN_REVALIDATE_AFTER": "0s"}, "FLEX_TOKEN_REVALIDATE_AFTER: want a Go duration from 1s to 1h such as 5m, got 0s"},
+		{"token revalidate long", map[string]string{"FLEX_TOKEN_REVALIDATE_AFTER": "24h"}, "FLEX_TOKEN_REVALIDATE_AFTER: want a Go duration from 1s to 1h such as 5m, got 24h0m0s"},
 		{"attempts", map[string]string{"TWILIO_MAX_ATTEMPTS": "0"}, "TWILIO_MAX_ATTEMPTS: want a whole number from 1 to 10, got 0"},
 		{"parked list", map[string]string{"PARKED_LIST": "yes"}, `PARKED_LIST: want true or false, got "yes"`},
 		{"parked ttl", map[string]string{"PARKED_TTL": "-1h"}, "PARKED_TTL: want whole seconds from 0"},

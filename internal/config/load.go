@@ -190,6 +190,10 @@ func (c *Config) validate(failed map[string]bool) []string {
 		add("MAX_REQUEST_BODY_BYTES: want a positive number of bytes such as 1048576, got %d", c.MaxRequestBodyBytes)
 	}
 
+	if !failed["FLEX_TOKEN_REVALIDATE_AFTER"] && (c.FlexTokenRevalidateAfter < time.Second || c.FlexTokenRevalidateAfter > time.Hour) {
+		add("FLEX_TOKEN_REVALIDATE_AFTER: want a Go duration from 1s to 1h such as 5m, got %s", c.FlexTokenRevalidateAfter)
+	}
+
 	if _, port, err := net.SplitHostPort(c.EmulatorAddr); err != nil || !validPort(port) {
 		add("EMULATOR_ADDR: want host:port such as 127.0.0.1:4010, got %q", c.EmulatorAddr)
 	}

@@ -157,6 +157,14 @@ func (e *Emulator) SeededSIDs() Seeded {
 	}
 }
 
+// Now is the virtual clock's time. A service embedding the emulator tells
+// time by it, so that both agree on when a Flex token expires.
+func (e *Emulator) Now() time.Time {
+	e.env.Lock()
+	defer e.env.Unlock()
+	return e.env.Now()
+}
+
 // Settle waits until every webhook the emulator queued, and every webhook
 // those deliveries caused, has been delivered.
 func (e *Emulator) Settle(ctx context.Context) error { return e.env.Outbox.Settle(ctx) }

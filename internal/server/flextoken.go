@@ -1,48 +1,26 @@
 package server
 
 import (
-	"context"
-	"crypto/sha256"
 	"encoding/json"
 	"log/slog"
 	"net/http"
-	"slices"
 	"strings"
-	"time"
-
-	lru "github.com/hashicorp/golang-lru/v2"
 
 	"github.com/flexhooks/flexhooks"
 )
 
-// tokenAuth admits Flex plugin calls carrying a valid Flex token and puts the
-// flexhooks.Caller it names on the context. Validation is a Twilio IAM round
-// trip, so valid tokens are remembered until they expire: an agent's clicks
-// during one shift cost one IAM call.
-type tokenAuth struct {
-	validator TokenValidator
-	// The key is the token's SHA-256: the cache never holds a usable token.
-	cache  *lru.Cache[[sha256.Size]byte, tokenEntry]
-	maxAge time.Duration
-	now    func() time.Time
-}
+// The Flex token middleware: find the token, refuse what cannot be a Flex
+// token without asking anyone, then let the cache (flextoken_cache.go)
+// decide, at most one IAM call per token and revalidation period.
 
-type tokenEntry struct {
-	caller flexhooks.Caller
-	until  time.Time
-}
-
-// noExpiryTTL is how long a validation whose expiry the validator did not
-// report is trusted.
-const noExpiryTTL = time.Minute
-
-func newTokenAuth(v TokenValidator, size int, maxAge time.Duration, now func() time.Time) *tokenAuth {
-	c, err := lru.New[[sha256.Size]byte, tokenEntry](size)
-	if err != nil { // only for a size ≤ 0, which setDefaults rules out
-		panic(err)
-	}
-	return &tokenAuth{validator: v, cache: c, maxAge: maxAge, now: now}
-}
+// maxFlexTokenBytes is the longest token sent to IAM. A Flex token is a JWE
+// in compact form (https://www.twilio.com/docs/iam/access-tokens: a JWT,
+// header.payload.signature, which Flex encrypts) of one to two KB. 8 KiB is
+// also the longest header line common proxies pass (nginx's
+// large_client_header_buffers, Apache's LimitRequestFieldSize), so a longer
+// bearer could not have come from the Flex UI through them. Anything longer
+// is refused before IAM sees it.
+const maxFlexTokenBytes = 8 << 10
 
 func (a *tokenAuth) middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -58,6 +36,10 @@ func (a *tokenAuth) middleware(next http.Handler) http.Handler {
 		}
 		caller, err := a.validate(r.Context(), token)
 		if err != nil {
+			if flexhooks.ErrorCode(err) == flexhooks.EUNAVAILABLE {
+				// IAM is throttled or down: the plugin should try again soon.
+				w.Header().Set("Retry-After", "1")
+			}
 			WriteError(w, r, err)
 			return
 		}
@@ -93,47 +75,22 @@ func flexToken(r *http.Request) (string, error) {
 	return token, nil
 }
 
-func (a *tokenAuth) validate(ctx context.Context, token string) (flexhooks.Caller, error) {
-	if a.validator == nil {
-		return flexhooks.Caller{}, flexhooks.Errorf(flexhooks.EUNAVAILABLE, "Flex token validation is not configured")
+// checkTokenShape refuses, without an IAM call, a token that no Flex UI
+// sends: longer than maxFlexTokenBytes, or with a character that has no
+// place in a JOSE compact serialization (base64url parts joined by dots,
+// RFC 7515 §7.1 and RFC 7516 §7.1; standard base64's + / = are let through
+// too, to be lenient). The message never repeats the token.
+func checkTokenShape(token string) error {
+	if len(token) > maxFlexTokenBytes {
+		return flexhooks.Errorf(flexhooks.EINVALID, "the Flex token is %d bytes long; a Flex token is at most %d", len(token), maxFlexTokenBytes)
 	}
-	key := sha256.Sum256([]byte(token))
-	now := a.now()
-	if e, ok := a.cache.Get(key); ok {
-		if now.Before(e.until) {
-			return cloneCaller(e.caller), nil
-		}
-		a.cache.Remove(key)
-	}
-	caller, expires, err := a.validator.ValidateFlexToken(ctx, token)
-	if err != nil {
-		switch flexhooks.ErrorCode(err) {
-		case flexhooks.EFORBIDDEN, flexhooks.EUNAVAILABLE:
-			return flexhooks.Caller{}, err
-		case flexhooks.EUNAUTHORIZED:
-			// A token was presented: refusing it is 403, not "no credentials".
-			return flexhooks.Caller{}, &flexhooks.Error{Code: flexhooks.EFORBIDDEN, Message: flexhooks.ErrorMessage(err), Err: err}
+	for i := 0; i < len(token); i++ {
+		switch c := token[i]; {
+		case c >= 'A' && c <= 'Z', c >= 'a' && c <= 'z', c >= '0' && c <= '9':
+		case c == '-', c == '_', c == '.', c == '+', c == '/', c == '=':
 		default:
-			// Anything unexpected from IAM: fail closed, but as retryable.
-			return flexhooks.Caller{}, &flexhooks.Error{Code: flexhooks.EUNAVAILABLE, Message: "could not validate the Flex token, retry later", Err: err}
+			return flexhooks.Errorf(flexhooks.EINVALID, "the Flex token is malformed: a Flex token is base64url parts joined by dots")
 		}
 	}
-	if !expires.IsZero() && !now.Before(expires) {
-		return flexhooks.Caller{}, flexhooks.Errorf(flexhooks.EFORBIDDEN, "the Flex token has expired")
-	}
-	until := expires
-	if until.IsZero() {
-		until = now.Add(noExpiryTTL)
-	}
-	if a.maxAge > 0 && until.After(now.Add(a.maxAge)) {
-		until = now.Add(a.maxAge)
-	}
-	a.cache.Add(key, tokenEntry{caller: caller, until: until})
-	return cloneCaller(caller), nil
-}
-
-// cloneCaller keeps handlers from sharing (and racing on) the cached Roles.
-func cloneCaller(c flexhooks.Caller) flexhooks.Caller {
-	c.Roles = slices.Clone(c.Roles)
-	return c
+	return nil
 }

@@ -143,19 +143,20 @@ func TestFlexTokenCache(t *testing.T) {
 	require.Equal(t, 200, call())
 	assert.Equal(t, int32(1), calls.Load(), "second call served from the cache")
 
-	clock.Advance(59 * time.Minute)
+	clock.Advance(4 * time.Minute)
 	require.Equal(t, 200, call())
-	assert.Equal(t, int32(1), calls.Load(), "still before expiry")
+	assert.Equal(t, int32(1), calls.Load(), "still before revalidation")
 
-	clock.Advance(2 * time.Minute) // past the token's expiry
+	clock.Advance(2 * time.Minute) // past the revalidation age (5m default)
 	require.Equal(t, 200, call())
-	assert.Equal(t, int32(2), calls.Load(), "expired entry revalidated")
+	assert.Equal(t, int32(2), calls.Load(), "revalidated")
 
-	// Failures are not cached: IAM may be back on the next call.
+	// Failures are not cached by token (IAM may be back soon), but IAM is
+	// left alone for a second after one.
 	bad := func() int { return do(s.Handler(), formRequest("POST", "/me", url.Values{"Token": {downToken}})).Code }
 	require.Equal(t, 503, bad())
 	require.Equal(t, 503, bad())
-	assert.Equal(t, int32(4), calls.Load())
+	assert.Equal(t, int32(3), calls.Load())
 }
 
 func TestFlexTokenCacheMaxAgeAndKey(t *testing.T) {
@@ -166,11 +167,11 @@ func TestFlexTokenCacheMaxAgeAndKey(t *testing.T) {
 		calls.Add(1)
 		return flexhooks.Caller{WorkerSid: "WK" + token}, clock.Now().Add(time.Hour), nil
 	}}
-	a := newTokenAuth(v, 10, 5*time.Minute, clock.Now)
+	a := newTokenAuth(v, tokenAuthOptions{size: 10, revalidateAfter: 5 * time.Minute, timeout: time.Second, now: clock.Now})
 	c, err := a.validate(context.Background(), "t1")
 	require.NoError(t, err)
 	assert.Equal(t, "WKt1", c.WorkerSid)
-	for _, k := range a.cache.Keys() {
+	for _, k := range a.valid.Keys() {
 		assert.NotContains(t, string(k[:]), "t1", "the cache key is a hash, not the token")
 	}
 	clock.Advance(4 * time.Minute)
@@ -187,9 +188,10 @@ func TestFlexTokenValidatorSaysExpired(t *testing.T) {
 	v := &fakeValidator{ValidateFlexTokenFn: func(ctx context.Context, token string) (flexhooks.Caller, time.Time, error) {
 		return flexhooks.Caller{WorkerSid: "WK1"}, clock.Now().Add(-time.Second), nil
 	}}
-	a := newTokenAuth(v, 10, 0, clock.Now)
+	a := newTokenAuth(v, tokenAuthOptions{size: 10, revalidateAfter: 5 * time.Minute, timeout: time.Second, now: clock.Now})
 	_, err := a.validate(context.Background(), expiredToken)
 	assert.Equal(t, flexhooks.EFORBIDDEN, flexhooks.ErrorCode(err))
+	assert.Contains(t, flexhooks.ErrorMessage(err), "expired")
 }
 
 func TestFlexTokenNotConfigured(t *testing.T) {

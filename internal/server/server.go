@@ -83,9 +83,10 @@ type Options struct {
 	ServiceCredentials []ServiceCredential
 	// TokenCacheSize bounds the number of validated tokens kept. Default 10000.
 	TokenCacheSize int
-	// TokenCacheMaxAge caps how long a validated token is trusted without
-	// asking IAM again. Default: until the token expires.
-	TokenCacheMaxAge time.Duration
+	// TokenRevalidateAfter is how long a token IAM called valid is trusted
+	// before IAM is asked again (never past the token's own expiry), so
+	// that revocation and role changes take effect. Default 5m.
+	TokenRevalidateAfter time.Duration
 
 	// Ready backs /readyz. Nil: always ready.
 	Ready ReadyChecker
@@ -126,7 +127,9 @@ type Options struct {
 	// connections closed. Default 20s.
 	ShutdownTimeout time.Duration
 
-	// Now is the clock token expiry and readiness caching use. Default time.Now.
+	// Now is the clock token expiry, the token cache and readiness caching
+	// use: in embedded mode, the emulator's virtual clock, so that a token
+	// the emulator calls expired is expired here too. Default time.Now.
 	Now func() time.Time
 }
 
@@ -151,6 +154,7 @@ func (o *Options) setDefaults() {
 		o.Registerer = prometheus.NewRegistry()
 	}
 	setDefault(&o.TokenCacheSize, 10000)
+	setDefault(&o.TokenRevalidateAfter, 5*time.Minute)
 	setDefault(&o.ReadyCacheTTL, 5*time.Second)
 	setDefault(&o.ReadyTimeout, 3*time.Second)
 	setDefault(&o.MaxBodyBytes, 1<<20)
@@ -206,7 +210,8 @@ func New(opts Options) *Server {
 	if err := s.sig.configErr; err != nil && hasAuth(opts.Routes, AuthSignature) {
 		s.log.Error("Twilio signature routes will reject every request", "error", err)
 	}
-	s.tokens = newTokenAuth(opts.Tokens, opts.TokenCacheSize, opts.TokenCacheMaxAge, opts.Now)
+	s.tokens = newTokenAuth(opts.Tokens, tokenAuthOptions{size: opts.TokenCacheSize, revalidateAfter: opts.TokenRevalidateAfter,
+		timeout: opts.RequestTimeout, now: opts.Now, log: s.log})
 	s.service = newServiceAuth(s.tokens, opts.ServiceCredentials)
 	if opts.Tokens == nil && (hasAuth(opts.Routes, AuthFlexToken) || hasAuth(opts.Routes, AuthFlexTokenOrService)) {
 		s.log.Error("no Flex token validator: Flex token routes will answer 503")

@@ -28,7 +28,7 @@ func TestAuthFlexTokenOrService(t *testing.T) {
 		}
 		_, _ = w.Write([]byte("service"))
 	})
-	h := newServiceAuth(newTokenAuth(v, 100, 0, time.Now), []ServiceCredential{
+	h := newServiceAuth(newTokenAuth(v, tokenAuthOptions{size: 100, revalidateAfter: time.Minute, timeout: time.Second, now: time.Now}), []ServiceCredential{
 		{Username: "AC123", Password: "auth-token"},
 		{Username: "SK456", Password: "api-secret"},
 		{Username: "SK789", Password: ""}, // an unset secret admits nothing

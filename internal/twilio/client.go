@@ -59,7 +59,8 @@ type Client struct {
 	rest       *twclient.Credentials // REST calls: API key or auth token
 	account    *twclient.Credentials // IAM token validation: always the auth token
 	workspace  string
-	transport  http.RoundTripper
+	transport  http.RoundTripper // every REST call
+	iam        http.RoundTripper // Flex token validation: the same stack, no retry on 429
 	log        *slog.Logger
 }
 
@@ -97,16 +98,24 @@ func New(opts Options) (*Client, error) {
 		rt = &rewrite.Transport{Target: u, Base: rt}
 	}
 	rt = &timeoutTransport{timeout: opts.Timeout, base: rt}
-	rt = &retryTransport{policy: opts.Retry.withDefaults(), base: rt, metrics: m, log: log}
-	rt = &metricsTransport{metrics: m, base: rt, log: log}
-	rt = &errorBodyTransport{base: rt}
+	stack := func(policy RetryPolicy) http.RoundTripper {
+		var t http.RoundTripper = &retryTransport{policy: policy, base: rt, metrics: m, log: log}
+		t = &metricsTransport{metrics: m, base: t, log: log}
+		t = &errorBodyTransport{base: t}
+		return &pathGateTransport{base: t}
+	}
+	// Token validation is made on behalf of a caller not yet authenticated:
+	// a 429 there is not retried (see ValidateFlexToken).
+	iamPolicy := opts.Retry.withDefaults()
+	iamPolicy.no429 = true
 
 	c := &Client{
 		accountSID: opts.AccountSID,
 		rest:       twclient.NewCredentials(opts.AccountSID, opts.AuthToken),
 		account:    twclient.NewCredentials(opts.AccountSID, opts.AuthToken),
 		workspace:  opts.WorkspaceSID,
-		transport:  rt,
+		transport:  stack(opts.Retry.withDefaults()),
+		iam:        stack(iamPolicy),
 		log:        log,
 	}
 	if opts.APIKey != "" {
@@ -141,7 +150,7 @@ type apiAlloc struct {
 // ctx to each request before the shared stack.
 func (c *Client) API(ctx context.Context) *API {
 	a := &apiAlloc{}
-	a.rh.Client = c.baseClient(ctx, c.rest, &a.cc, &a.hc, &a.rt)
+	a.rh.Client = c.baseClient(ctx, c.rest, c.transport, &a.cc, &a.hc, &a.rt)
 	a.api = API{
 		Conversations: conversations.NewApiService(&a.rh),
 		Flex:          flex.NewApiService(&a.rh),
@@ -152,11 +161,11 @@ func (c *Client) API(ctx context.Context) *API {
 }
 
 // baseClient fills cc as a twilio-go client with creds whose every request
-// carries ctx. The request handler is built by hand rather than with
+// carries ctx and goes through transport. The request handler is built by hand rather than with
 // client.NewRequestHandler, which reads TWILIO_EDGE/TWILIO_REGION from the
 // process environment: configuration comes only from Options here.
-func (c *Client) baseClient(ctx context.Context, creds *twclient.Credentials, cc *twclient.Client, hc *http.Client, rt *ctxTransport) *twclient.Client {
-	*rt = ctxTransport{ctx: ctx, base: c.transport}
+func (c *Client) baseClient(ctx context.Context, creds *twclient.Credentials, transport http.RoundTripper, cc *twclient.Client, hc *http.Client, rt *ctxTransport) *twclient.Client {
+	*rt = ctxTransport{ctx: ctx, base: transport}
 	*hc = http.Client{Transport: rt, CheckRedirect: noRedirect}
 	cc.Credentials = creds
 	cc.HTTPClient = hc

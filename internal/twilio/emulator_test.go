@@ -146,3 +146,51 @@ func TestRetriesAgainstEmulatorFaults(t *testing.T) {
 		assert.Less(t, time.Since(start), time.Second, "the deadline, not the emulator's latency, ends the call")
 	})
 }
+
+// Crafted identifiers, as task or conversation attributes or a Sync item
+// could carry them, go through the adapter's operations to the emulator:
+// the path gate refuses each with EINVALID, and none reaches the emulator.
+func TestPathTraversalNeverReachesTheEmulator(t *testing.T) {
+	e := startEmulator(t)
+	ops := e.client(t, nil).Operations("default")
+	ctx := context.Background()
+	ws := e.SeededSIDs().WorkspaceSID
+	const kd, uo = "KD0123456789abcdef0123456789abcdef", "UO0123456789abcdef0123456789abcdef"
+	e.control(t, http.MethodDelete, "/emulator/requests", "")
+
+	crafted := map[string]func() error{
+		"interaction traversal": func() error {
+			return ops.CloseInteractionParticipant(ctx, "../../../v1/Interactions/"+kd, uo, "UT0123456789abcdef0123456789abcdef")
+		},
+		"participant smuggled into a channel": func() error {
+			_, err := ops.ListInteractionParticipants(ctx, kd, uo+"/Participants/..")
+			return err
+		},
+		"conversation traversal": func() error { _, err := ops.FetchConversation(ctx, ".."); return err },
+		"escaped slash":          func() error { _, err := ops.FetchConversation(ctx, "CH0%2F..%2F.."); return err },
+		"task SID of the wrong kind": func() error {
+			return ops.CancelTask(ctx, ws, "CH0123456789abcdef0123456789abcdef", "x")
+		},
+		"worker traversal in a map name": func() error {
+			_, err := ops.ListSyncMapItems(ctx, "ParkedInteractions_../../../Maps/flexhooks_parks", 10)
+			return err
+		},
+		"item key traversal": func() error {
+			return ops.DeleteSyncMapItem(ctx, "flexhooks_parks", "../../flexhooks_transfers/Items/x")
+		},
+	}
+	for name, call := range crafted {
+		err := call()
+		assert.Equal(t, flexhooks.EINVALID, flexhooks.ErrorCode(err), "%s: %v", name, err)
+	}
+	var log struct{ Requests []struct{ Path string } }
+	require.NoError(t, json.Unmarshal([]byte(e.control(t, http.MethodGet, "/emulator/requests", "")), &log))
+	assert.Empty(t, log.Requests, "no crafted call reached the emulator")
+
+	// The positive control: a well-formed call does reach it.
+	_, err := ops.ListSyncMapItems(ctx, "ParkedInteractions_WK0123456789abcdef0123456789abcdef", 10)
+	require.NoError(t, err)
+	require.NoError(t, json.Unmarshal([]byte(e.control(t, http.MethodGet, "/emulator/requests", "")), &log))
+	require.Len(t, log.Requests, 1)
+	assert.Equal(t, "/v1/Services/default/Maps/ParkedInteractions_WK0123456789abcdef0123456789abcdef/Items", log.Requests[0].Path)
+}

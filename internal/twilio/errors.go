@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 
 	twclient "github.com/twilio/twilio-go/client"
 
@@ -36,6 +37,12 @@ func MapError(err error) error {
 		return nil
 	}
 	var fe *flexhooks.Error
+	var ue *url.Error
+	if errors.As(err, &ue) && errors.As(ue.Err, &fe) {
+		// Refused inside the transport (the path gate): the URL http.Client
+		// wraps it in may carry a huge crafted value, which stays out.
+		return fe
+	}
 	if errors.As(err, &fe) {
 		return err
 	}

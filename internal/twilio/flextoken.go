@@ -37,6 +37,13 @@ type tokenValidation struct {
 //
 // IAM authenticates this call with the account SID and auth token even when
 // an API key makes the REST calls: that is what Tokens/validate accepts.
+//
+// A 429 is returned at once, never retried: the call is made for a caller
+// who has not proved anything yet, and a 429 is account-wide, so retries
+// would multiply an unauthenticated caller's cost and deepen the throttling
+// that every agent's calls share. The caller (the server's token cache)
+// answers 503 with Retry-After and pauses IAM calls briefly. Connection
+// failures and 503s are retried as any idempotent call.
 func (c *Client) ValidateFlexToken(ctx context.Context, token string) (flexhooks.Caller, time.Time, error) {
 	if token == "" {
 		return flexhooks.Caller{}, time.Time{}, flexhooks.Errorf(flexhooks.EUNAUTHORIZED, "a Flex token is required")
@@ -50,7 +57,7 @@ func (c *Client) ValidateFlexToken(ctx context.Context, token string) (flexhooks
 		hc http.Client
 		rt ctxTransport
 	)
-	base := c.baseClient(ctx, c.account, &cc, &hc, &rt)
+	base := c.baseClient(ctx, c.account, c.iam, &cc, &hc, &rt)
 	resp, err := base.SendRequest(http.MethodPost, iamBaseURL+"/v1/Accounts/"+c.accountSID+"/Tokens/validate", nil,
 		map[string]any{"Content-Type": "application/json"}, body...)
 	if err != nil {

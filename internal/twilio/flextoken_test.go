@@ -91,3 +91,23 @@ func TestValidateFlexToken(t *testing.T) {
 		assert.Equal(t, flexhooks.EUPSTREAM, flexhooks.ErrorCode(err))
 	})
 }
+
+// IAM's 429 is answered at once: a validation made for a caller who has
+// proved nothing yet does not multiply it, while REST calls still retry.
+func TestValidateFlexTokenDoesNotRetry429(t *testing.T) {
+	srv, hits := serve(t, func(_ int32, w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Retry-After", "0")
+		twilioError(w, http.StatusTooManyRequests, 20429)
+	})
+	c, _ := newTestClient(t, srv, nil)
+	for range 10 {
+		_, _, err := c.ValidateFlexToken(context.Background(), "good")
+		assert.Equal(t, flexhooks.EUNAVAILABLE, flexhooks.ErrorCode(err))
+	}
+	assert.Equal(t, int32(10), hits.n.Load(), "one IAM call per validation, no retries")
+
+	hits.n.Store(0)
+	_, err := c.API(context.Background()).Conversations.FetchConversation(testConvSID)
+	assert.Equal(t, flexhooks.EUNAVAILABLE, flexhooks.ErrorCode(MapError(err)))
+	assert.Equal(t, int32(3), hits.n.Load(), "REST calls keep their retries")
+}

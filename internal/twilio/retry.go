@@ -26,6 +26,9 @@ type RetryPolicy struct {
 	// MaxRetryAfter is the longest Retry-After honoured; a longer one
 	// returns the 429 at once. 0 means 10s.
 	MaxRetryAfter time.Duration
+
+	// no429 returns a 429 at once instead of retrying it.
+	no429 bool
 }
 
 func (p RetryPolicy) withDefaults() RetryPolicy {
@@ -137,7 +140,7 @@ func (t *retryTransport) retryable(resp *http.Response, err error, create, conne
 			return "connection"
 		}
 		return ""
-	case resp.StatusCode == http.StatusTooManyRequests:
+	case resp.StatusCode == http.StatusTooManyRequests && !t.policy.no429:
 		return "429"
 	case resp.StatusCode == http.StatusServiceUnavailable && !create:
 		return "503"

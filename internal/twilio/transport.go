@@ -14,9 +14,10 @@ import (
 // Every Twilio call goes through this stack, outermost first:
 //
 //	ctxTransport        (per request, from API(ctx)) attaches the caller's ctx
+//	pathGateTransport   refuses a URL whose identifiers are malformed (pathgate.go)
 //	errorBodyTransport  makes every error response decodable by twilio-go
 //	metricsTransport    counts calls by product and status, times them
-//	retryTransport      retries 429/503/connection failures when safe
+//	retryTransport      retries 429/503/connection failures when safe (IAM: no 429)
 //	timeoutTransport    bounds one attempt
 //	rewrite.Transport   (optional) sends it to the emulator, Host kept
 //	http.Transport      pooled connections

@@ -96,7 +96,8 @@ func TestValidateNotValid(t *testing.T) {
 		{name: "just before expiry is valid", advance: 30*time.Minute - time.Second, token: token},
 		{name: "expired at its expiration", advance: 30 * time.Minute, token: token, code: 20104, message: "Access Token expired or expiration date invalid"},
 		{name: "still known as expired a while later", advance: 30*time.Minute + forgetAfter - time.Second, token: token, code: 20104, message: "Access Token expired or expiration date invalid"},
-		{name: "forgotten after that", advance: 30*time.Minute + forgetAfter, token: token, code: 20101, message: "Invalid Access Token"},
+		{name: "still expired, not invalid, days later", advance: 30*time.Minute + 72*time.Hour, token: token, code: 20104, message: "Access Token expired or expiration date invalid"},
+		{name: "tampered", token: tamper(token), code: 20101, message: "Invalid Access Token"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -121,8 +122,37 @@ func TestValidateNotValid(t *testing.T) {
 		})
 	}
 	env.Lock()
-	assert.Equal(t, map[string]int{"tokens": 0, "activeTokens": 0}, s.Snapshot(), "expired tokens are dropped")
+	assert.Equal(t, map[string]int{"tokens": 0, "activeTokens": 0}, s.Snapshot(), "expired tokens are no longer counted")
 	env.Unlock()
+}
+
+// tamper flips one bit of the ciphertext.
+func tamper(token string) string {
+	parts := strings.Split(token, ".")
+	b := []byte(parts[3])
+	if b[0] == 'A' {
+		b[0] = 'B'
+	} else {
+		b[0] = 'A'
+	}
+	parts[3] = string(b)
+	return strings.Join(parts, ".")
+}
+
+// A token, like Twilio's, carries what validation needs: an emulator
+// restarted with the same auth token accepts it, another does not.
+func TestValidateAcrossStores(t *testing.T) {
+	env := newEnv()
+	a := New(env)
+	env.Lock()
+	token, _ := a.Issue(Identity{WorkerSid: "WK1", Identity: "alice", Roles: []string{"agent"}}, time.Hour)
+	same := New(core.NewEnv(env.AccountSID, env.AuthToken, start, nil, core.NewOutbox(env.AuthToken, nil)))
+	other := New(core.NewEnv(env.AccountSID, "another-auth-token", start, nil, core.NewOutbox("another-auth-token", nil)))
+	env.Unlock()
+	assert.True(t, same.Validate(token).Valid)
+	assert.Equal(t, "alice", *same.Validate(token).Identity)
+	assert.False(t, other.Validate(token).Valid)
+	assert.Equal(t, codeInvalidToken, other.Validate(token).Code)
 }
 
 func TestValidateErrors(t *testing.T) {
