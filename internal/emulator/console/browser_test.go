@@ -255,4 +255,3 @@ func TestConsoleStory(t *testing.T) {
 	p.waitFor("the record closed", fmt.Sprintf(`(document.querySelector('#records tr[data-record=%q]') || {dataset: {}}).dataset.state?.startsWith("Closed")`, conv))
 	p.waitFor("bob free", `document.querySelector('#workers tr[data-worker="bob"]').innerText.includes("idle")`)
 }
-
