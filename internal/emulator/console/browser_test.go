@@ -1,7 +1,6 @@
 package console_test
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -16,10 +15,7 @@ import (
 	"github.com/flexhooks/flexhooks/internal/config"
 	"github.com/flexhooks/flexhooks/internal/e2etest"
 	"github.com/flexhooks/flexhooks/internal/emulator/console"
-	"github.com/flexhooks/flexhooks/internal/emulator/emutest"
 	"github.com/flexhooks/flexhooks/internal/isoduration"
-	"github.com/flexhooks/flexhooks/internal/setup"
-	"github.com/flexhooks/flexhooks/internal/twilio"
 )
 
 const closingText = "We closed this chat for inactivity."
@@ -64,8 +60,8 @@ func browser(t *testing.T) context.Context {
 }
 
 // startWorld is the service and the emulator as `make run` wires them: the
-// console told flexhooks' address, flexhooks allowing the console's origin,
-// Twilio's callbacks provisioned by `flexhooks setup`.
+// console told flexhooks' address, flexhooks allowing the console's origin.
+// Twilio's callbacks are not provisioned: the page's button does it.
 func startWorld(t *testing.T) *e2etest.World {
 	t.Helper()
 	w := e2etest.Start(t, e2etest.Options{Configure: func(c *config.Config) {
@@ -75,13 +71,6 @@ func startWorld(t *testing.T) *e2etest.World {
 		c.InactivityTimeout = isoduration.Duration(30 * time.Minute)
 		c.InactivityMessage = closingText
 	}})
-	tw, err := twilio.New(twilio.Options{AccountSID: emutest.AccountSID, AuthToken: emutest.AuthToken, EmulatorURL: w.EmuURL})
-	require.NoError(t, err)
-	var out bytes.Buffer
-	_, err = setup.Run(context.Background(), tw, setup.Steps(setup.Config{
-		WorkspaceSID: w.Seeded.WorkspaceSID, ChatServiceSID: w.Seeded.ChatServiceSID, PublicBaseURL: w.Services[0],
-	}), false, &out)
-	require.NoError(t, err, out.String())
 	w.Emu.Console().SetServiceURL(w.Services[0])
 	return w
 }
@@ -180,6 +169,12 @@ func TestConsoleStory(t *testing.T) {
 	p.waitFor("the page to read the world", `document.querySelector("#live").textContent === "live"`)
 	p.waitFor("flexhooks to answer from the page's origin", `document.querySelector("#service-status").textContent === "reachable"`)
 	require.Equal(t, w.Services[0], p.attr("#service-url", "value"), "the emulator tells the page flexhooks' address")
+
+	// Twilio's callbacks go to flexhooks, as flexhooks setup makes them.
+	p.waitFor("the callbacks not connected", `document.querySelector("#callbacks-status").textContent === "not connected"`)
+	p.click("#callbacks-connect")
+	p.answered("connect callbacks", 200)
+	p.waitFor("the callbacks connected", `document.querySelector("#callbacks-status").textContent === "connected"`)
 
 	// A customer writes by SMS: a conversation, and a reservation offered to alice.
 	p.set("#customer-channel", "sms")

@@ -138,6 +138,7 @@ func TestRelay(t *testing.T) {
 		{"Twilio's error is passed on, nothing to wait for", http.MethodPost, "taskrouter" + reservation, 400, nil, 400, "taskrouter.twilio.com", false},
 		{"webhooks still in flight", http.MethodPost, "taskrouter" + reservation, 200, context.DeadlineExceeded, http.StatusGatewayTimeout, "taskrouter.twilio.com", true},
 		{"not a call the page makes", http.MethodPost, "taskrouter/v1/Workspaces/" + ws + "/Tasks/" + wt, 200, nil, 403, "", false},
+		{"not a conversation's own webhooks", http.MethodPost, "conversations/v1/Conversations/" + ch + "/Webhooks", 200, nil, 403, "", false},
 		{"no reading through the relay", http.MethodGet, "taskrouter" + reservation, 200, nil, 403, "", false},
 		{"another product", http.MethodPost, "sync/v1/Services/default/Maps", 200, nil, 403, "", false},
 		{"a path that escapes the pattern", http.MethodPost, "taskrouter" + reservation + "/../../Workers", 200, nil, 403, "", false},

@@ -28,10 +28,14 @@ var relayCalls = map[string][]relayCall{
 			"an agent accepts or rejects a reservation"},
 		{"taskrouter.twilio.com", http.MethodPost, regexp.MustCompile(`^/v1/Workspaces/WS[0-9a-f]{32}/Workers/WK[0-9a-f]{32}$`),
 			"an agent changes activity"},
+		{"taskrouter.twilio.com", http.MethodPost, regexp.MustCompile(`^/v1/Workspaces/WS[0-9a-f]{32}$`),
+			"the workspace's event callback points at flexhooks, as flexhooks setup does"},
 	},
 	"conversations": {
 		{"conversations.twilio.com", http.MethodPost, regexp.MustCompile(`^/v1/Conversations/CH[0-9a-f]{32}/Messages$`),
 			"an agent writes in a conversation"},
+		{"conversations.twilio.com", http.MethodPost, regexp.MustCompile(`^/v1/Services/IS[0-9a-f]{32}/Configuration/Webhooks$`),
+			"the Conversations service's webhook points at flexhooks, as flexhooks setup does"},
 	},
 }
 
@@ -47,7 +51,7 @@ func (c *Console) relay(w http.ResponseWriter, r *http.Request) {
 	path = "/" + path
 	call, ok := findRelayCall(product, r.Method, path)
 	if !ok {
-		writeError(w, http.StatusForbidden, "the console relays only an agent's reservation answers, activity changes and messages, not "+r.Method+" "+product+" "+path)
+		writeError(w, http.StatusForbidden, "the console relays only an agent's reservation answers, activity changes and messages, and the callbacks flexhooks setup provisions, not "+r.Method+" "+product+" "+path)
 		return
 	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))

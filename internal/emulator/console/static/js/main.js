@@ -57,6 +57,7 @@ function render() {
   $("clock").dateTime = w.state.now;
   renderWorld(w, app.extra);
   renderAgent();
+  renderCallbacks(w);
 }
 
 function setLive(ok, err) {
@@ -209,18 +210,13 @@ function renderAgent() {
   const past = t ? w.pastSessions((t.attributes || {}).conversationSid) : [];
   options($("link-source"), past.map((p) => ({ value: p.sid, label: `${p.sid.slice(0, 10)}… · ${p.assignmentStatus} · ${time(p.dateCreated)}` })), "no past session");
 
-  const parked = w.parked(me.sid);
-  rebuild($("agent-parked"), [me.sid, parked.map((it) => [it.key, it.revision])], () => (parked.length ? parked.map((it) => {
-    const d = parseData(it.data);
-    return h("li", { dataset: { parked: it.key } },
-      h("span", { class: "grow" }, pill(d.channelType || "?", ""), " ", sid(it.key)),
-      h("button", { type: "button", class: "resume", onclick: (e) => resume(e.currentTarget, it.key, d) }, "Resume"));
-  }) : [h("li", { class: "empty" }, "nothing parked")]));
-}
-
-function parseData(v) {
-  if (v && typeof v === "object") return v;
-  try { return JSON.parse(v); } catch { return {}; }
+  const parked = w.resumable(me.sid);
+  rebuild($("agent-parked"), [me.sid, parked.map((p) => [p.conversationSid, p.webhookSid, p.listed])], () => (parked.length ? parked.map((p) =>
+    h("li", { dataset: { parked: p.conversationSid } },
+      h("span", { class: "grow" }, pill(p.channelType || "?", ""), " ", sid(p.conversationSid),
+        p.listed ? null : h("span", { class: "muted" }, " (from its attributes)")),
+      h("button", { type: "button", class: "resume", onclick: (e) => resume(e.currentTarget, p) }, "Resume")))
+    : [h("li", { class: "empty" }, "nothing parked")]));
 }
 
 function answerReservation(button, r, status) {
@@ -259,10 +255,39 @@ async function park(e) {
   });
 }
 
-function resume(button, conversationSid, d) {
+function resume(button, p) {
   return act(button, "resume (unpark)", async () =>
     service(app.serviceUrl, "POST", "/unpark-interaction", await agentToken(),
-      { ConversationSid: conversationSid, WebhookSid: d.webhookSid || "", RouteToSameWorker: true }));
+      { ConversationSid: p.conversationSid, WebhookSid: p.webhookSid || "", RouteToSameWorker: true }));
+}
+
+/**
+ * Points Twilio's callbacks at flexhooks — the workspace's event callback and
+ * the Conversations service's webhook — as `flexhooks setup` does, so that
+ * timers, warm transfers and records work under `make run` too.
+ */
+async function connectCallbacks(e) {
+  const w = app.world;
+  const chat = w.state.seeded && w.state.seeded.chatServiceSid;
+  await act(e.currentTarget, "connect callbacks", async () => {
+    if (!app.serviceUrl) throw new Error("flexhooks' address is not set");
+    const a = await twilio("taskrouter", `/v1/Workspaces/${w.ws.sid}`, { EventCallbackUrl: `${app.serviceUrl}/webhooks/reservation-accepted` });
+    if (!a.ok) return a;
+    return twilio("conversations", `/v1/Services/${chat}/Configuration/Webhooks`, [
+      ["PostWebhookUrl", `${app.serviceUrl}/webhooks/conversation-state-updated`], ["Method", "POST"],
+      ["Filters", "onConversationStateUpdated"], ["Filters", "onMessageAdded"]]);
+  });
+}
+
+function renderCallbacks(w) {
+  const url = w.ws.eventCallbackUrl || "";
+  const svc = ((w.state.conversations || {}).services || []).find((s) => s.sid === (w.state.seeded || {}).chatServiceSid);
+  const post = (svc && svc.webhooks && svc.webhooks.postWebhookUrl) || "";
+  const to = (u) => Boolean(app.serviceUrl) && u.startsWith(app.serviceUrl);
+  const ok = to(url) && to(post);
+  const el = $("callbacks-status");
+  el.textContent = ok ? "connected" : url || post ? `elsewhere: ${url || post}` : "not connected";
+  el.className = `pill ${ok ? "ok" : "warn"}`;
 }
 
 async function transfer(e) {
@@ -351,6 +376,7 @@ function wire() {
   $("clock-form").addEventListener("submit", (e) => { e.preventDefault(); advance(e.submitter, $("clock-advance").value); });
   for (const b of document.querySelectorAll("[data-advance]")) b.addEventListener("click", () => advance(b, b.dataset.advance));
   $("faults-form").addEventListener("submit", injectFaults);
+  $("callbacks-connect").addEventListener("click", connectCallbacks);
   $("faults-clear").addEventListener("click", (e) => act(e.currentTarget, "clear faults", () => control("DELETE", "/emulator/faults")));
 }
 

@@ -61,6 +61,20 @@ export class World {
     return m ? m.items || [] : [];
   }
 
+  /**
+   * What a worker can resume: their parked list, else (PARKED_LIST=false)
+   * the conversations whose park record (attribute flexhooksPark) is theirs.
+   */
+  resumable(workerSid) {
+    const listed = this.parked(workerSid).map((it) => ({ conversationSid: it.key, ...parseJSON(it.data), listed: true }));
+    const seen = new Set(listed.map((x) => x.conversationSid));
+    const fromAttributes = this.conversations.filter((c) => !seen.has(c.sid)).map((c) => {
+      const park = parseJSON(c.attributes).flexhooksPark;
+      return park && park.workerSid === workerSid ? { ...park, conversationSid: c.sid, listed: false } : null;
+    }).filter(Boolean);
+    return [...listed, ...fromAttributes];
+  }
+
   /** Everything a plugin sends to park the agent's task (README's walkthrough, step 3). */
   parkRequest(task, workerSid) {
     const a = task.attributes || {};
@@ -103,4 +117,9 @@ export class World {
   }
 
   isAgent(author) { return this.workers.some((w) => w.friendlyName === author); }
+}
+
+export function parseJSON(v) {
+  if (v && typeof v === "object") return v;
+  try { return JSON.parse(v || "{}") || {}; } catch { return {}; }
 }
