@@ -149,7 +149,7 @@ func (p page) attr(sel, name string) string {
 func (p page) screenshot(path string) {
 	p.t.Helper()
 	p.do("scroll to the top", chromedp.Evaluate[chromedp.Void](`window.scrollTo(0, 0)`))
-	png, err := chromedp.Run(p.ctx, chromedp.FullScreenshot(100)) // quality 100 makes a PNG
+	png, err := chromedp.Run(p.ctx, chromedp.CaptureScreenshot()) // the window, as a PNG
 	require.NoError(p.t, err)
 	require.NoError(p.t, os.MkdirAll(filepath.Dir(path), 0o755))
 	require.NoError(p.t, os.WriteFile(path, png, 0o644))

@@ -185,6 +185,8 @@ function renderAgent() {
   if (!me) return;
   const tasks = w.tasksOf(me.sid).filter((t) => t.assignmentStatus === "assigned" || t.assignmentStatus === "wrapping");
   $("agent-summary").textContent = `${me.activity}; ${tasks.length} conversation(s) in hand.`;
+  options($("agent-activity"), (w.ws.activities || []).map((a) => ({ value: a.sid, label: a.friendlyName })), "no activities");
+  if (document.activeElement !== $("agent-activity")) $("agent-activity").value = me.activitySid;
 
   const offered = w.pendingReservations(me.sid);
   rebuild($("agent-reservations"), [me.sid, offered.map((r) => r.sid)], () => (offered.length ? offered.map((r) => {
@@ -223,6 +225,14 @@ function answerReservation(button, r, status) {
   const ws = app.world.ws.sid;
   return act(button, `${status === "accepted" ? "accept" : "reject"} ${r.sid.slice(0, 8)}… (TaskRouter)`, () =>
     twilio("taskrouter", `/v1/Workspaces/${ws}/Tasks/${r.taskSid}/Reservations/${r.sid}`, { ReservationStatus: status }));
+}
+
+function changeActivity(e) {
+  const me = agent();
+  const select = e.currentTarget;
+  const name = select.selectedOptions[0] ? select.selectedOptions[0].textContent : "";
+  return act(null, `${me.friendlyName} ${name} (TaskRouter)`, () =>
+    twilio("taskrouter", `/v1/Workspaces/${app.world.ws.sid}/Workers/${me.sid}`, { ActivitySid: select.value }));
 }
 
 function needTask() {
@@ -366,6 +376,7 @@ function wire() {
   $("customer-form").addEventListener("submit", customerWrites);
   $("agent-select").addEventListener("change", renderAgent);
   $("agent-conversation").addEventListener("change", renderAgent);
+  $("agent-activity").addEventListener("change", changeActivity);
   $("reply-form").addEventListener("submit", reply);
   $("park-form").addEventListener("submit", park);
   $("transfer-form").addEventListener("submit", transfer);
