@@ -250,3 +250,119 @@ func TestConsoleStory(t *testing.T) {
 	p.waitFor("the record closed", fmt.Sprintf(`(document.querySelector('#records tr[data-record=%q]') || {dataset: {}}).dataset.state?.startsWith("Closed")`, conv))
 	p.waitFor("bob free", `document.querySelector('#workers tr[data-worker="bob"]').innerText.includes("idle")`)
 }
+
+// connect points Twilio's callbacks at flexhooks from the page.
+func (p page) connect() {
+	p.t.Helper()
+	p.click("#callbacks-connect")
+	p.answered("connect callbacks", 200)
+	p.waitFor("the callbacks connected", `document.querySelector("#callbacks-status").textContent === "connected"`)
+}
+
+// customerWrites sends a customer's message from the page.
+func (p page) customerWrites(from, body string) {
+	p.t.Helper()
+	p.set("#customer-from", from)
+	p.set("#customer-body", body)
+	p.click("#customer-send")
+	p.answered("customer", 200)
+}
+
+// accept plays an agent accepting the reservation offered to them.
+func (p page) accept(agent string) {
+	p.t.Helper()
+	p.set("#agent-select", agent)
+	p.waitFor("a reservation offered to "+agent, `document.querySelector("#agent-reservations button.accept") !== null`)
+	p.click("#agent-reservations button.accept")
+	p.answered("accept", 200)
+	p.waitFor("the conversation in "+agent+"'s hands", `document.querySelector("#agent-conversation").value.startsWith("WT")`)
+}
+
+// offered waits for a reservation to be offered and returns the worker it is offered to.
+func (p page) offered() string {
+	p.t.Helper()
+	js := `[...document.querySelectorAll("#workers tr[data-worker]")].filter((r) => r.innerText.includes("offered")).map((r) => r.dataset.worker).join(",")`
+	p.waitFor("a reservation offered", js+` !== ""`)
+	return eval[string](p, js)
+}
+
+// open unfolds one of the agent's action sections.
+func (p page) open(form string) {
+	p.t.Helper()
+	if eval[bool](p, fmt.Sprintf(`document.querySelector("details:has(%s)").open`, form)) {
+		return
+	}
+	p.click(fmt.Sprintf("details:has(%s) summary", form))
+}
+
+// TestConsoleAgentTools plays the agent's other tools through the page: close
+// with a short description, link the returning customer's past session and
+// read the transcript across both, a warm transfer to a queue and its
+// cancelation, a park with a snooze time, and a reservation rejected.
+func TestConsoleAgentTools(t *testing.T) {
+	ctx := browser(t)
+	w := startWorld(t)
+	p := page{t: t, ctx: ctx}
+	p.do("open the console", chromedp.Navigate(w.EmuURL+"/"))
+	p.waitFor("the page to read the world", `document.querySelector("#live").textContent === "live"`)
+	p.connect()
+
+	// alice closes the first conversation with a short description.
+	p.customerWrites("+15551239999", "Where is parcel 42?")
+	p.accept("alice")
+	first := p.attr("#conversations .conv", "data-conversation")
+	p.open("#close-form")
+	p.set("#close-description", "Parcel 42 located")
+	p.click("#close-send")
+	p.answered("close", 200)
+	p.waitFor("the first conversation closed", fmt.Sprintf(`document.querySelector('.conv[data-conversation=%q]').dataset.state === "closed"`, first))
+	p.waitFor("the record's description", fmt.Sprintf(`(document.querySelector('#records tr[data-record=%q]') || {innerText: ""}).innerText.includes("Parcel 42 located")`, first))
+
+	// The customer writes again: a new conversation, linked to the first by whoever takes it.
+	p.customerWrites("+15551239999", "Parcel 42 again, sorry")
+	p.waitFor("a second conversation", `document.querySelectorAll("#conversations .conv").length === 2`)
+	agent := p.offered()
+	p.accept(agent)
+	p.open("#link-form")
+	p.waitFor("the past session offered", `document.querySelector("#link-source").value.startsWith("WT")`)
+	p.click("#link-send")
+	p.answered("link past session", 200)
+	p.click("#transcript-load")
+	p.answered("transcript", 200)
+	transcript := p.text("#answers li")
+	require.Contains(t, transcript, "Where is parcel 42?", "the past session is in the transcript")
+	require.Contains(t, transcript, "Parcel 42 again, sorry")
+
+	// A warm transfer to a queue, then withdrawn before anyone accepts.
+	queue := "Sales"
+	if agent == "carol" {
+		queue = "Support"
+	}
+	p.open("#transfer-form")
+	p.set("#transfer-target", eval[string](p, fmt.Sprintf(`[...document.querySelectorAll("#transfer-target option")].find((o) => o.textContent === %q).value`, queue+" (queue)")))
+	p.set("#transfer-mode", "warm")
+	p.click("#transfer-send")
+	p.answered("transfer warm", 200)
+	target := p.offered()
+	require.NotEqual(t, agent, target, "a transfer is never offered to the transferring agent")
+	p.click("#transfer-cancel")
+	p.answered("cancel warm transfer", 200)
+	p.waitFor("the transfer withdrawn", fmt.Sprintf(`!document.querySelector('#workers tr[data-worker=%q]').innerText.includes("offered")`, target))
+
+	// Park with a snooze time: the page sends unparkAt and shows the answer, whatever it is.
+	p.open("#park-form")
+	p.set("#park-until", "2030-01-01T09:00")
+	p.click("#park-send")
+	p.waitFor("the park's answer", `document.querySelector("#answers li").dataset.what === "park"`)
+	require.NotEqual(t, "0", p.attr("#answers li", "data-status"), "flexhooks answered the park")
+	t.Logf("park with unparkAt answered %s", p.attr("#answers li", "data-status"))
+
+	// A reservation rejected goes to someone else.
+	p.customerWrites("+15551238888", "Hello?")
+	first = p.offered()
+	p.set("#agent-select", first)
+	p.waitFor("the reservation in "+first+"'s list", `document.querySelector("#agent-reservations button.secondary") !== null`)
+	p.click("#agent-reservations button.secondary")
+	p.answered("reject", 200)
+	p.waitFor("the task offered to another", fmt.Sprintf(`(() => { const o = [...document.querySelectorAll("#workers tr[data-worker]")].filter((r) => r.innerText.includes("offered")).map((r) => r.dataset.worker); return o.length === 1 && o[0] !== %q; })()`, first))
+}
