@@ -6,10 +6,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/flexhooks/flexhooks/internal/config"
@@ -36,7 +39,8 @@ func chromium(t *testing.T) string {
 }
 
 // browser starts a headless Chromium with a fresh profile and nothing that
-// reaches the internet, at a laptop's width.
+// reaches the internet, at a laptop's width. A script error on the page
+// fails the test when it ends.
 func browser(t *testing.T) context.Context {
 	t.Helper()
 	opts := []chromedp.ExecAllocatorOption{
@@ -53,9 +57,28 @@ func browser(t *testing.T) context.Context {
 		chromedp.WindowSize(1280, 1000),
 	}
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancelCtx := chromedp.NewContext(actx)
+	var mu sync.Mutex
+	var scriptErrors []string
+	ctx, cancelCtx := chromedp.NewContext(actx, chromedp.WithListener(func(ev any) {
+		if e, ok := ev.(*runtime.EventExceptionThrown); ok && e.ExceptionDetails != nil {
+			mu.Lock()
+			defer mu.Unlock()
+			msg := e.ExceptionDetails.Text
+			if e.ExceptionDetails.Exception != nil {
+				msg += " " + e.ExceptionDetails.Exception.Description
+			}
+			scriptErrors = append(scriptErrors, msg)
+		}
+	}))
 	ctx, cancelTimeout := context.WithTimeout(ctx, 90*time.Second)
-	t.Cleanup(func() { cancelTimeout(); cancelCtx(); cancelAlloc() })
+	t.Cleanup(func() {
+		cancelTimeout()
+		cancelCtx()
+		cancelAlloc()
+		mu.Lock()
+		defer mu.Unlock()
+		assert.Empty(t, scriptErrors, "script errors on the page")
+	})
 	return ctx
 }
 
