@@ -388,4 +388,12 @@ func TestConsoleAgentTools(t *testing.T) {
 	p.click("#agent-reservations button.secondary")
 	p.answered("reject", 200)
 	p.waitFor("the task offered to another", fmt.Sprintf(`(() => { const o = [...document.querySelectorAll("#workers tr[data-worker]")].filter((r) => r.innerText.includes("offered")).map((r) => r.dataset.worker); return o.length === 1 && o[0] !== %q; })()`, first))
+
+	// The page redraws the world as it changes, and a keyboard user keeps their place.
+	key := eval[string](p, `(() => { const d = document.querySelector("#tasks details[data-key]"); d.querySelector("summary").focus(); return d.dataset.key; })()`)
+	tasks := eval[int](p, `document.querySelectorAll("#tasks tr[data-task]").length`)
+	w.Inbound("+15551237777", "chat", "Anyone there?")
+	p.waitFor("the new task drawn", fmt.Sprintf(`document.querySelectorAll("#tasks tr[data-task]").length > %d`, tasks))
+	require.Equal(t, key, eval[string](p, `(document.activeElement.closest("details[data-key]") || {dataset: {}}).dataset.key || ""`),
+		"the focus stays on the same task's attributes")
 }

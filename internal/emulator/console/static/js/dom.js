@@ -83,14 +83,20 @@ export function json(v) {
   return JSON.stringify(v, null, 2);
 }
 
-/** Replaces el's children, keeping which <details data-key> were open. */
+/**
+ * Replaces el's children, keeping which <details data-key> were open and,
+ * when the keyboard focus was on one's summary, the focus.
+ */
 export function replace(el, ...children) {
   const open = new Set([...el.querySelectorAll("details[data-key][open]")].map((d) => d.dataset.key));
   const closed = new Set([...el.querySelectorAll("details[data-key]:not([open])")].map((d) => d.dataset.key));
+  const active = document.activeElement;
+  const focused = active && el.contains(active) && active.closest("details[data-key]");
   el.replaceChildren(...children.flat().filter(Boolean));
   for (const d of el.querySelectorAll("details[data-key]")) {
     if (open.has(d.dataset.key)) d.open = true;
     else if (closed.has(d.dataset.key)) d.open = false;
+    if (focused && d.dataset.key === focused.dataset.key) d.querySelector("summary").focus({ preventScroll: true });
   }
 }
 

@@ -13,7 +13,8 @@ const SERVICE_KEY = "flexhooks.console.serviceUrl";
 
 const app = {
   world: null,       // the last World read
-  stateText: "",     // its JSON, to skip renders when nothing changed
+  stateText: "",     // its JSON but the clock, to skip renders when nothing changed
+  renderedAt: 0,     // when the world was last drawn (ms): relative times age
   extra: { webhooks: [], faults: [], records: null },
   serviceUrl: "",
   tokens: new Tokens(),
@@ -33,9 +34,14 @@ async function poll() {
     ]);
     if (!st.ok) throw new Error(`state: ${st.status}`);
     setLive(true);
-    const text = JSON.stringify([st.body, wh.body, fl.body]);
-    if (text !== app.stateText) {
+    // The clock alone moving (under make run it follows real time) redraws
+    // only the clock, and the rest every 15 s for "in 4m" to age: a redraw
+    // of the world every second would take a keyboard user's place.
+    const text = JSON.stringify([{ ...st.body, now: "" }, wh.body, fl.body]);
+    setClock(st.body.now);
+    if (text !== app.stateText || Date.now() - app.renderedAt > 15_000) {
       app.stateText = text;
+      app.renderedAt = Date.now();
       app.world = new World(st.body);
       app.extra.webhooks = (wh.body && wh.body.webhooks) || [];
       app.extra.faults = (fl.body && fl.body.faults) || [];
@@ -50,11 +56,16 @@ async function poll() {
   }
 }
 
+function setClock(iso) {
+  const d = new Date(iso);
+  if (isNaN(d)) return;
+  $("clock").textContent = d.toISOString().replace("T", " ").slice(0, 19) + " UTC";
+  $("clock").dateTime = iso;
+}
+
 function render() {
   const w = app.world;
   if (!w) return;
-  $("clock").textContent = w.now.toISOString().replace("T", " ").slice(0, 19) + " UTC";
-  $("clock").dateTime = w.state.now;
   renderWorld(w, app.extra);
   renderAgent();
   renderCallbacks(w);
