@@ -28,9 +28,10 @@ func runEmulator(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return err
 	}
 	defer emu.Close()
+	emu.Console().SetServiceURL(os.Getenv("PUBLIC_BASE_URL")) // where the replicas are, for the console's page
 	sid, token := emu.Credentials()
 	seeded := emu.SeededSIDs()
-	fmt.Fprintf(stdout, "Twilio emulator listening on http://%s\n", ln.Addr())
+	fmt.Fprintf(stdout, "Twilio emulator listening on http://%s (console: http://%s/)\n", ln.Addr(), ln.Addr())
 	fmt.Fprintf(stdout, "TWILIO_ACCOUNT_SID=%s\nTWILIO_AUTH_TOKEN=%s\n", sid, token)
 	fmt.Fprintf(stdout, "TWILIO_FLEX_WORKSPACE_SID=%s\nTWILIO_FLEX_CHAT_SERVICE_SID=%s\nTWILIO_FLEX_CHAT_TRANSFER_WORKFLOW_SID=%s\n",
 		seeded.WorkspaceSID, seeded.ChatServiceSID, seeded.TransferWorkflowSID)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/flexhooks/flexhooks/internal/app"
 	"github.com/flexhooks/flexhooks/internal/config"
+	"github.com/flexhooks/flexhooks/internal/emulator/console"
 )
 
 // runServe runs the service until ctx ends. With no TWILIO_ACCOUNT_SID it
@@ -48,10 +49,15 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		cfg.WorkspaceSID = orDefault(cfg.WorkspaceSID, seeded.WorkspaceSID)
 		cfg.ChatServiceSID = orDefault(cfg.ChatServiceSID, seeded.ChatServiceSID)
 		cfg.TransferWorkflowSID = orDefault(cfg.TransferWorkflowSID, seeded.TransferWorkflowSID)
+		emu.Console().SetServiceURL(cfg.PublicBaseURL)
 		log.Warn("NO TWILIO ACCOUNT CONFIGURED: running against the embedded Twilio emulator, not Twilio",
 			"emulator", cfg.EmulatorURL, "hint", "set TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN to use Twilio")
-		fmt.Fprintf(stdout, "Twilio emulator on %s (control API: %s/emulator/state)\n", cfg.EmulatorURL, cfg.EmulatorURL)
+		fmt.Fprintf(stdout, "Twilio emulator on %s (console: %s/, control API: %s/emulator/state)\n", cfg.EmulatorURL, cfg.EmulatorURL, cfg.EmulatorURL)
 		fmt.Fprintf(stdout, "export TWILIO_ACCOUNT_SID=%s TWILIO_AUTH_TOKEN=%s EMULATOR=%s\n", sid, token, cfg.EmulatorURL)
+	}
+	if cfg.EmulatorURL != "" {
+		// The emulator's web console calls this service from the emulator's origin.
+		cfg.CORSAllowedOrigins = append(cfg.CORSAllowedOrigins, console.Origins(cfg.EmulatorURL)...)
 	}
 	log.Info("starting flexhooks", "embeddedEmulator", embedded, "config", cfg)
 

@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/flexhooks/flexhooks/internal/emulator/console"
 	"github.com/flexhooks/flexhooks/internal/emulator/conversations"
 	"github.com/flexhooks/flexhooks/internal/emulator/core"
 	"github.com/flexhooks/flexhooks/internal/emulator/flex"
@@ -63,6 +64,7 @@ type Emulator struct {
 	faults   faultSet
 	requests requestLog
 	handler  http.Handler
+	console  *console.Console
 
 	manual     bool
 	clockMu    sync.Mutex    // guards offset
@@ -110,6 +112,7 @@ func New(opts Options) (*Emulator, error) {
 	if err := e.tr.Load(seed.TaskRouter); err != nil {
 		return nil, fmt.Errorf("emulator: seed: %w", err)
 	}
+	e.console = console.New(console.Options{Twilio: e, AccountSID: sid, AuthToken: token, Settle: e.Settle})
 	e.handler = e.routes()
 	if !e.manual {
 		ctx, cancel := context.WithCancel(context.Background())
@@ -165,6 +168,9 @@ func (e *Emulator) Now() time.Time {
 	return e.env.Now()
 }
 
+// Console is the web console served at the emulator's root (package console).
+func (e *Emulator) Console() *console.Console { return e.console }
+
 // Settle waits until every webhook the emulator queued, and every webhook
 // those deliveries caused, has been delivered.
 func (e *Emulator) Settle(ctx context.Context) error { return e.env.Outbox.Settle(ctx) }
@@ -200,6 +206,10 @@ func (e *Emulator) routes() http.Handler {
 	}
 	control := e.controlRoutes()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, twilioHost := products[hostOf(r)]; !twilioHost && console.Owns(r.URL.Path) {
+			e.console.ServeHTTP(w, r)
+			return
+		}
 		if strings.HasPrefix(r.URL.Path, "/emulator/") || r.URL.Path == "/emulator" {
 			control.ServeHTTP(w, r)
 			return
