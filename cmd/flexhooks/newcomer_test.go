@@ -162,6 +162,10 @@ func TestNewcomerWalkthrough(t *testing.T) {
 	conv := jq(n.state(), "conversations", "conversations", 0)
 	assert.Equal(t, "PT25M", jq(conv, "timers", "inactive"), "make run wired the inactivity timeout: the warning is armed")
 
+	// Alice replies as her Flex UI does (Conversations SDK): the record sees the first reply.
+	status, msg := n.curl(http.MethodPost, n.emu+"/emulator/conversations/"+conversation+"/messages", `{"author":"alice","body":"Let me check"}`, nil)
+	require.Equal(t, http.StatusOK, status, "%v", msg)
+
 	// 3. Alice parks it; the body is JSON sent as curl -d sends it.
 	_, tok := n.curl(http.MethodPost, n.emu+"/emulator/workers/alice/token", "", nil)
 	token := str(tok["token"])
@@ -228,6 +232,7 @@ func TestNewcomerWalkthrough(t *testing.T) {
 	assert.Equal(t, conversation, body["conversationSid"])
 	assert.Equal(t, "Closed Abandoned", body["state"], "%v", body)
 	assert.Equal(t, "Customer inactive", body["stateReason"])
+	assert.Equal(t, "first_reply", body["waitTimeSource"], "alice's SDK message is the first reply: %v", body)
 	status, body = n.curl(http.MethodGet, n.svc+"/conversations/"+conversation+"/transcript", "", auth)
 	require.Equal(t, http.StatusOK, status, "%v", body)
 	assert.Contains(t, strings.Join(func() []string {
