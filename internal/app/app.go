@@ -20,6 +20,9 @@ import (
 type App struct {
 	Server *server.Server
 	Twilio *twilio.Client
+	// Routes are the capability routes mounted (the server adds /healthz,
+	// /readyz and /metrics): the OpenAPI route-coverage test reads them.
+	Routes []server.Route
 }
 
 // New assembles the service. reg may be nil (a private registry is made).
@@ -58,6 +61,11 @@ func New(cfg config.Config, log *slog.Logger, reg *prometheus.Registry) (*App, e
 	routes = append(routes, inactivityRoutes(cfg, tw, events, records, log)...)
 	routes = append(routes, taskRouterEventRoutes(events)...)
 	routes = append(routes, transferRoutes(newTransfers(cfg, ops, events, log))...)
+	doc, err := openAPIRoutes()
+	if err != nil {
+		return nil, err
+	}
+	routes = append(routes, doc...)
 	srv := server.New(server.Options{
 		Logger:             log,
 		Registerer:         reg,
@@ -71,7 +79,7 @@ func New(cfg config.Config, log *slog.Logger, reg *prometheus.Registry) (*App, e
 		MaxBodyBytes:       cfg.MaxRequestBodyBytes,
 		Routes:             routes,
 	})
-	return &App{Server: srv, Twilio: tw}, nil
+	return &App{Server: srv, Twilio: tw, Routes: routes}, nil
 }
 
 // serviceCredentials are the HTTP Basic pairs a backend may present where
