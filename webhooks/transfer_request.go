@@ -1,6 +1,8 @@
 package webhooks
 
 import (
+	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -39,8 +41,10 @@ type TransferRequest struct {
 	// CloseWith is how the transferring agent's participant ends: closed
 	// (default: their task completes) or wrapup (they wrap up).
 	CloseWith string `json:"closeWith"`
-	// WorkersToIgnore (JSON array of WK SIDs, flex-project-template) are kept
-	// out of a queue transfer besides the workers in the conversation.
+	// WorkersToIgnore are kept out of a queue transfer besides the workers
+	// in the conversation: a JSON array of WK SIDs, or flex-project-
+	// template's object {"workerSidsInConversation": [WK…]} whose keys are
+	// task attributes to set (see workersToIgnore).
 	WorkersToIgnore jsonField `json:"workersToIgnore"`
 	// RemoveFlexInteractionParticipantSid is flex-project-template's way of
 	// asking for a cold transfer: the participant to remove.
@@ -182,7 +186,8 @@ func (r *TransferRequest) validate() (transferOrder, error) {
 	case o.TargetSid == "":
 		f["transferTargetSid"] = "required (a worker WK… or a queue WQ…), or give transferQueueName"
 	default:
-		f["transferTargetSid"] = "must be a worker (WK…) or a queue (WQ…) SID"
+		f["transferTargetSid"] = fmt.Sprintf("%q is not a SID: send the worker's SID (WK…, e.g. from TaskRouter's Workers list) "+
+			"or the queue's (WQ…), or name a queue with transferQueueName", o.TargetSid)
 	}
 	if typ := strings.ToLower(strings.TrimSpace(r.TransferTargetType)); typ != "" && typ != TargetWorker && typ != TargetQueue {
 		f["transferTargetType"] = "must be worker or queue"
@@ -204,24 +209,76 @@ func (r *TransferRequest) validate() (transferOrder, error) {
 	default:
 		f["closeWith"] = "must be closed or wrapup"
 	}
-	if r.WorkersToIgnore.err != nil {
-		f["workersToIgnore"] = r.WorkersToIgnore.err.Error()
-	} else if !r.WorkersToIgnore.IsZero() {
-		if err := decodeJSON(r.WorkersToIgnore.JSON, &o.WorkersToIgnore); err != nil {
-			f["workersToIgnore"] = "must be a JSON array of worker SIDs"
-		}
-		for _, w := range o.WorkersToIgnore {
-			if !validSID("WK", w) {
-				f["workersToIgnore"] = "must be a JSON array of worker SIDs"
-				break
-			}
-		}
-	}
+	o.WorkersToIgnore = r.workersToIgnore(o.TaskAttributes, f)
 	if o.TaskChannel == "" {
 		// Flex Conversations routes every messaging channel on "chat".
 		o.TaskChannel = "chat"
 	}
 	return o, f.err()
+}
+
+// workersToIgnore reads the workersToIgnore field into the workers a queue
+// transfer must not reach. flex-project-template sends
+// encodeURIComponent(JSON.stringify({workerSidsInConversation: [WK…]})): an
+// object whose keys its function spreads into the new task's attributes.
+// Here workerSidsInConversation (the attribute the Chat Transfer workflow
+// excludes) joins the exclusions, which the invite's task carries under that
+// name; any other key is set in attrs (the transferring task's attributes,
+// which the invite's task copies) to its list, as the template does. Keys
+// Flex or flexhooks own are refused: the plugin cannot repoint the task.
+func (r *TransferRequest) workersToIgnore(attrs map[string]any, f fieldErrors) []string {
+	const name = "workersToIgnore"
+	raw := r.WorkersToIgnore
+	if raw.err != nil {
+		f[name] = raw.err.Error()
+		return nil
+	}
+	if raw.IsZero() {
+		return nil
+	}
+	const want = `must be a JSON array of worker SIDs (WK…), or an object of task attributes such as {"workerSidsInConversation":["WK…"]}`
+	var list []string
+	if err := decodeJSON(raw.JSON, &list); err == nil {
+		if !allSIDs("WK", list) {
+			f[name] = want
+		}
+		return list
+	}
+	var obj map[string][]string
+	if err := decodeJSON(raw.JSON, &obj); err != nil {
+		f[name] = want
+		return nil
+	}
+	var workers []string
+	for key, values := range obj {
+		switch {
+		case key == "workerSidsInConversation":
+			if !allSIDs("WK", values) {
+				f[name] = "workerSidsInConversation must list worker SIDs (WK…)"
+			}
+			workers = append(workers, values...)
+		case slices.Contains(protectedTaskKeys, key) || slices.Contains(perTaskKeys, key):
+			f[name] = fmt.Sprintf("%q is an attribute Flex or flexhooks sets; it cannot be set here", key)
+		case attrs == nil:
+			f[name] = fmt.Sprintf("sets the task attribute %q: give the task's attributes (jsonAttributes or taskAttributes) too", key)
+		default:
+			attrs[key] = values
+		}
+	}
+	return workers
+}
+
+// protectedTaskKeys are task attributes that tie a task to its conversation.
+var protectedTaskKeys = []string{"conversationSid", "flexInteractionSid", "flexInteractionChannelSid", "channelType",
+	"conversations", "customerAddress", "from", "direction"}
+
+func allSIDs(prefix string, sids []string) bool {
+	for _, s := range sids {
+		if !validSID(prefix, s) {
+			return false
+		}
+	}
+	return true
 }
 
 // RemoveParticipantRequest is POST

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"flag"
 	"fmt"
 	"io"
@@ -28,22 +30,37 @@ func runEmulator(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return err
 	}
 	defer emu.Close()
-	emu.Console().SetServiceURL(os.Getenv("PUBLIC_BASE_URL")) // where the replicas are, for the console's page
 	sid, token := emu.Credentials()
 	seeded := emu.SeededSIDs()
-	fmt.Fprintf(stdout, "Twilio emulator listening on http://%s (console: http://%s/)\n", ln.Addr(), ln.Addr())
-	fmt.Fprintf(stdout, "TWILIO_ACCOUNT_SID=%s\nTWILIO_AUTH_TOKEN=%s\n", sid, token)
-	fmt.Fprintf(stdout, "TWILIO_FLEX_WORKSPACE_SID=%s\nTWILIO_FLEX_CHAT_SERVICE_SID=%s\nTWILIO_FLEX_CHAT_TRANSFER_WORKFLOW_SID=%s\n",
-		seeded.WorkspaceSID, seeded.ChatServiceSID, seeded.TransferWorkflowSID)
+	url := "http://" + ln.Addr().String()
+	emu.Console().SetServiceURL(os.Getenv("PUBLIC_BASE_URL")) // where the replicas are, for the console's page
+	fmt.Fprintf(stdout, "Twilio emulator listening on %s (console: %s/)\n", url, url)
+	fmt.Fprintf(stdout, "For flexhooks replicas and `flexhooks setup` on it, paste (then ADDR=:8080 make run, ADDR=:8081 make run…; run setup once):\n")
+	fmt.Fprintf(stdout, "export TWILIO_ACCOUNT_SID=%s TWILIO_AUTH_TOKEN=%s TWILIO_FLEX_WORKSPACE_SID=%s TWILIO_FLEX_CHAT_SERVICE_SID=%s TWILIO_FLEX_CHAT_TRANSFER_WORKFLOW_SID=%s EMULATOR_URL=%s E=%s\n",
+		sid, token, seeded.WorkspaceSID, seeded.ChatServiceSID, seeded.TransferWorkflowSID, url, url)
 	return emu.ListenAndServe(ctx, ln)
+}
+
+// The local emulator's credentials, used when TWILIO_ACCOUNT_SID and
+// TWILIO_AUTH_TOKEN are not set: derived from fixed text, so that every
+// start of `make run` or `make emulator` accepts the pair a terminal was
+// given before, and so that anyone can compute them. They protect nothing:
+// they are for an emulator listening on 127.0.0.1, never for Twilio (whose
+// accounts they cannot name) nor for an emulator reachable from a network.
+var localAccountSID, localAuthToken = localCredentials()
+
+func localCredentials() (accountSID, authToken string) {
+	sid := sha256.Sum256([]byte("flexhooks local emulator account (not a Twilio account)"))
+	token := sha256.Sum256([]byte("flexhooks local emulator auth token (public, local-only)"))
+	return "AC" + hex.EncodeToString(sid[:16]), hex.EncodeToString(token[:16])
 }
 
 // startEmulator builds an emulator from the environment (credentials, seed
 // file) and opens its listener.
 func startEmulator(ctx context.Context, addr string, manual bool, log *slog.Logger) (*emulator.Emulator, net.Listener, error) {
 	opts := emulator.Options{
-		AccountSID:  os.Getenv("TWILIO_ACCOUNT_SID"),
-		AuthToken:   os.Getenv("TWILIO_AUTH_TOKEN"),
+		AccountSID:  envOr("TWILIO_ACCOUNT_SID", localAccountSID),
+		AuthToken:   envOr("TWILIO_AUTH_TOKEN", localAuthToken),
 		ManualClock: manual,
 		Logger:      log,
 	}
@@ -58,11 +75,10 @@ func startEmulator(ctx context.Context, addr string, manual bool, log *slog.Logg
 	if err != nil {
 		return nil, nil, err
 	}
-	var lc net.ListenConfig
-	ln, err := lc.Listen(ctx, "tcp", addr)
+	ln, err := listen(ctx, "EMULATOR_ADDR", addr)
 	if err != nil {
 		emu.Close()
-		return nil, nil, fmt.Errorf("emulator: listen on %s: %w", addr, err)
+		return nil, nil, err
 	}
 	return emu, ln, nil
 }

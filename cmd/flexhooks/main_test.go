@@ -3,7 +3,9 @@ package main
 import (
 	"bytes"
 	"context"
+	"net"
 	"net/http"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -48,7 +50,11 @@ func (s *syncBuffer) Write(p []byte) (int, error) {
 func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
 
 func TestServeEmbeddedAnswersAndStopsOnCancel(t *testing.T) {
-	t.Setenv("TWILIO_ACCOUNT_SID", "")
+	for _, v := range []string{"TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "EMULATOR_URL", "PUBLIC_BASE_URL", "PARKED_LIST",
+		"INACTIVITY_TIMEOUT", "INTERACTION_RECORDS", "PERSISTENT_CHAT"} {
+		t.Setenv(v, "")
+		require.NoError(t, os.Unsetenv(v))
+	}
 	t.Setenv("ADDR", "127.0.0.1:0")
 	t.Setenv("EMULATOR_ADDR", "127.0.0.1:0")
 	ctx, cancel := context.WithCancel(context.Background())
@@ -67,6 +73,12 @@ func TestServeEmbeddedAnswersAndStopsOnCancel(t *testing.T) {
 		return false
 	}, 10*time.Second, 10*time.Millisecond, "serve never said where it listens: %s", out.String())
 	assert.Contains(t, out.String(), "Twilio emulator on http://127.0.0.1:")
+	// Wired as setup would, every capability on, one line to paste.
+	for _, want := range []string{"workspace event callback: changed", "conversations webhook: changed",
+		"parked list         on", "inactivity timeout  on", "interaction records on", "persistent chat     on",
+		"export TWILIO_ACCOUNT_SID=" + localAccountSID + " TWILIO_AUTH_TOKEN=" + localAuthToken + " TWILIO_FLEX_WORKSPACE_SID=WS"} {
+		assert.Contains(t, out.String(), want)
+	}
 
 	resp, err := http.Get(strings.Replace(addr, "[::]", "127.0.0.1", 1) + "/readyz")
 	require.NoError(t, err)
@@ -80,4 +92,15 @@ func TestServeEmbeddedAnswersAndStopsOnCancel(t *testing.T) {
 	case <-time.After(15 * time.Second):
 		t.Fatal("serve did not stop after cancellation")
 	}
+}
+
+func TestServeNamesTheAddressInUse(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer ln.Close()
+	t.Setenv("TWILIO_ACCOUNT_SID", "")
+	t.Setenv("EMULATOR_ADDR", ln.Addr().String())
+	err = run(context.Background(), []string{"serve"}, &syncBuffer{}, &syncBuffer{})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "EMULATOR_ADDR="+ln.Addr().String()+" is already in use")
 }

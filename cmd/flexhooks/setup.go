@@ -27,7 +27,13 @@ func runSetup(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	if cfg.Embedded() {
-		return errors.New("setup needs TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN (with EMULATOR_URL to set up a running emulator)")
+		return errors.New("setup needs TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN (with EMULATOR_URL to set up a running emulator: paste the export line `make run` prints)")
+	}
+	if cfg.EmulatorURL != "" {
+		// An emulator names its workspace and chat service itself.
+		if cfg, err = app.FromEmulator(ctx, cfg); err != nil {
+			return err
+		}
 	}
 	if cfg.WorkspaceSID == "" {
 		return errors.New("setup needs TWILIO_FLEX_WORKSPACE_SID")

@@ -17,8 +17,9 @@ func TestSetupCommandOnTheEmulator(t *testing.T) {
 	t.Setenv("TWILIO_ACCOUNT_SID", emutest.AccountSID)
 	t.Setenv("TWILIO_AUTH_TOKEN", emutest.AuthToken)
 	t.Setenv("EMULATOR_URL", w.EmuURL)
-	t.Setenv("TWILIO_FLEX_WORKSPACE_SID", w.Seeded.WorkspaceSID)
-	t.Setenv("TWILIO_FLEX_CHAT_SERVICE_SID", w.Seeded.ChatServiceSID)
+	// No workspace nor chat service: setup asks the emulator for them.
+	t.Setenv("TWILIO_FLEX_WORKSPACE_SID", "")
+	t.Setenv("TWILIO_FLEX_CHAT_SERVICE_SID", "")
 	t.Setenv("PUBLIC_BASE_URL", "http://localhost:8080")
 
 	setup := func(args ...string) string {
@@ -32,4 +33,15 @@ func TestSetupCommandOnTheEmulator(t *testing.T) {
 	out = setup()
 	assert.NotContains(t, out, "changed", "the second run changes nothing")
 	assert.Contains(t, out, "TWILIO_FLEX_CHAT_TRANSFER_WORKFLOW_SID="+w.Seeded.TransferWorkflowSID)
+}
+
+func TestSetupNamesAMissingEmulator(t *testing.T) {
+	t.Setenv("TWILIO_ACCOUNT_SID", localAccountSID)
+	t.Setenv("TWILIO_AUTH_TOKEN", localAuthToken)
+	t.Setenv("EMULATOR_URL", "http://127.0.0.1:1")
+	var out, errOut bytes.Buffer
+	err := run(context.Background(), []string{"setup"}, &out, &errOut)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "no emulator answers at EMULATOR_URL=http://127.0.0.1:1")
+	assert.Contains(t, err.Error(), "unset EMULATOR_URL TWILIO_ACCOUNT_SID TWILIO_AUTH_TOKEN")
 }

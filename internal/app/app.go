@@ -21,8 +21,9 @@ import (
 type App struct {
 	Server *server.Server
 	Twilio *twilio.Client
-	// Routes are the endpoints mounted besides /healthz, /readyz and
-	// /metrics (the fuzz test walks them all).
+	// Routes are the capability routes mounted (the server adds /healthz,
+	// /readyz and /metrics): the fuzz test walks them all and the OpenAPI
+	// route-coverage test reads them.
 	Routes []server.Route
 }
 
@@ -81,6 +82,11 @@ func New(cfg config.Config, log *slog.Logger, reg *prometheus.Registry, opts ...
 	routes = append(routes, inactivityRoutes(cfg, tw, events, records, log)...)
 	routes = append(routes, taskRouterEventRoutes(events)...)
 	routes = append(routes, transferRoutes(newTransfers(cfg, ops, events, log))...)
+	doc, err := openAPIRoutes()
+	if err != nil {
+		return nil, err
+	}
+	routes = append(routes, doc...)
 	srv := server.New(server.Options{
 		Logger:             log,
 		Registerer:         reg,

@@ -127,3 +127,16 @@ func TestUnsignedWebhookIsRejected(t *testing.T) {
 	assert.Equal(t, http.StatusForbidden, status, body)
 	assert.Contains(t, body, `"code":"forbidden"`)
 }
+
+func TestCapabilityOffNamesItsVariable(t *testing.T) {
+	_, svc := start(t)
+	for _, path := range []string{"/interactions/CH00000000000000000000000000000000", "/interactions?address=x", "/persistent-chat"} {
+		method := http.MethodGet
+		if path == "/persistent-chat" {
+			method = http.MethodPost
+		}
+		status, body := do(t, method, svc.URL+path, "", nil)
+		assert.Equal(t, http.StatusNotFound, status, path)
+		assert.Contains(t, body, "INTERACTION_RECORDS=true", path)
+	}
+}

@@ -3,6 +3,9 @@ package app
 import (
 	"log/slog"
 	"net/http"
+	"strings"
+
+	"github.com/flexhooks/flexhooks"
 
 	"github.com/flexhooks/flexhooks/internal/config"
 	"github.com/flexhooks/flexhooks/internal/server"
@@ -30,12 +33,14 @@ func newInteractions(cfg config.Config, ops *twilio.Operations, events *webhooks
 // profiles, all with the agent's Flex token; none when records are off.
 func interactionRoutes(in *webhooks.Interactions) []server.Route {
 	if in == nil {
-		return nil
+		return featureOff("interaction records", "INTERACTION_RECORDS=true (or PERSISTENT_CHAT=ENTIRE_PAST_SESSION)",
+			"/interactions", "/interactions/{conversationSid}", "/interactions/{conversationSid}/close",
+			"/profiles/{profileId}", "/profiles/{profileId}/interactions")
 	}
 	get := server.Handle(in.Interaction)
 	patch := server.Handle(in.PatchInteraction)
 	closeRecord := server.Handle(in.CloseInteraction)
-	list := server.Handle(in.ListInteractions)
+	list := plusInAddress(server.Handle(in.ListInteractions))
 	profile := server.Handle(in.GetProfile)
 	patchProfile := server.Handle(in.PatchProfile)
 	return []server.Route{
@@ -47,4 +52,38 @@ func interactionRoutes(in *webhooks.Interactions) []server.Route {
 		{Method: http.MethodPatch, Pattern: "/profiles/{profileId}", Name: "profile-patch", Auth: server.AuthFlexTokenOrService, Handler: patchProfile},
 		{Method: http.MethodGet, Pattern: "/profiles/{profileId}/interactions", Name: "interactions-list", Auth: server.AuthFlexToken, Handler: list},
 	}
+}
+
+// featureOff answers every method on a capability's paths, while it is off,
+// with a 404 that names the variable turning it on, rather than the
+// router's bare "no route".
+func featureOff(capability, turnOn string, patterns ...string) []server.Route {
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		server.WriteError(w, r, flexhooks.Errorf(flexhooks.ENOTFOUND,
+			"%s are off on this service: %s %s is served with %s", capability, r.Method, r.URL.Path, turnOn))
+	})
+	var routes []server.Route
+	for _, p := range patterns {
+		for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPatch} {
+			routes = append(routes, server.Route{Method: m, Pattern: p, Name: "off", Auth: server.AuthNone, Handler: h})
+		}
+	}
+	return routes
+}
+
+// plusInAddress reads ?address=+15551234567 as sent. In a query string an
+// unencoded "+" means a space (it should be %2B), so the number would arrive
+// as " 15551234567" and match nobody; no address starts with a space, so a
+// leading "+" in the raw query can only be the number's own.
+func plusInAddress(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.RawQuery
+		if strings.HasPrefix(q, "address=+") || strings.Contains(q, "&address=+") {
+			r2 := r.Clone(r.Context())
+			q = strings.Replace(q, "address=+", "address=%2B", 1)
+			r2.URL.RawQuery = q
+			r = r2
+		}
+		next.ServeHTTP(w, r)
+	})
 }

@@ -18,7 +18,8 @@ import (
 // Basic (account SID and auth token, or API key and secret).
 func persistentChatRoutes(cfg config.Config, ops *twilio.Operations, records *webhooks.Interactions, gap webhooks.GapFunc, log *slog.Logger) []server.Route {
 	if records == nil {
-		return nil
+		return featureOff("persistent chat and interaction records", "PERSISTENT_CHAT=ENTIRE_PAST_SESSION or INTERACTION_RECORDS=true",
+			"/persistent-chat", webhooks.TranscriptPath("{conversationSid}"))
 	}
 	pc := webhooks.NewPersistentChat(records, ops, webhooks.PersistentChatConfig{
 		Automatic:     cfg.PersistentChat,

@@ -13,6 +13,9 @@ import (
 // Config is the whole configuration. Each field names its variable; `want`
 // says what a valid value looks like and is what a problem line quotes when
 // the value cannot be parsed; `secret` fields are masked in logs.
+// `capability` groups the variables of one optional capability, and `demo`
+// is the value the embedded-emulator demo (`make run` with no Twilio
+// account) uses when none of that capability's variables is set (demo.go).
 type Config struct {
 	// --- Twilio account -------------------------------------------------
 
@@ -88,43 +91,43 @@ type Config struct {
 
 	// ParkedList keeps each agent's parked conversations in a Sync map
 	// (ParkedInteractions_{workerSid}) that the plugin lists.
-	ParkedList bool `envconfig:"PARKED_LIST" default:"false" want:"true or false"`
+	ParkedList bool `envconfig:"PARKED_LIST" default:"false" want:"true or false" capability:"parked list" demo:"true"`
 	// ParkedTTL is how long a parked-list item lives; 0 keeps it forever.
 	// SMS items never expire, as in Twilio's park-interaction template.
-	ParkedTTL time.Duration `envconfig:"PARKED_TTL" default:"24h" want:"a Go duration such as 24h"`
+	ParkedTTL time.Duration `envconfig:"PARKED_TTL" default:"24h" want:"a Go duration such as 24h" capability:"parked list"`
 
 	// InactivityTimeout closes a conversation after this long without a
 	// message (Conversations timers.inactive). Empty disables the feature.
-	InactivityTimeout isoduration.Duration `envconfig:"INACTIVITY_TIMEOUT" want:"an ISO-8601 duration of at least PT1M, e.g. PT30M"`
+	InactivityTimeout isoduration.Duration `envconfig:"INACTIVITY_TIMEOUT" want:"an ISO-8601 duration of at least PT1M, e.g. PT30M" capability:"inactivity timeout" demo:"PT30M"`
 	// Per-channel overrides of InactivityTimeout.
-	InactivityTimeoutSMS       isoduration.Duration `envconfig:"INACTIVITY_TIMEOUT_SMS" want:"an ISO-8601 duration of at least PT1M, e.g. PT30M"`
-	InactivityTimeoutWhatsApp  isoduration.Duration `envconfig:"INACTIVITY_TIMEOUT_WHATSAPP" want:"an ISO-8601 duration of at least PT1M, e.g. PT30M"`
-	InactivityTimeoutChat      isoduration.Duration `envconfig:"INACTIVITY_TIMEOUT_CHAT" want:"an ISO-8601 duration of at least PT1M, e.g. PT30M"`
-	InactivityTimeoutMessenger isoduration.Duration `envconfig:"INACTIVITY_TIMEOUT_MESSENGER" want:"an ISO-8601 duration of at least PT1M, e.g. PT30M"`
+	InactivityTimeoutSMS       isoduration.Duration `envconfig:"INACTIVITY_TIMEOUT_SMS" want:"an ISO-8601 duration of at least PT1M, e.g. PT30M" capability:"inactivity timeout"`
+	InactivityTimeoutWhatsApp  isoduration.Duration `envconfig:"INACTIVITY_TIMEOUT_WHATSAPP" want:"an ISO-8601 duration of at least PT1M, e.g. PT30M" capability:"inactivity timeout"`
+	InactivityTimeoutChat      isoduration.Duration `envconfig:"INACTIVITY_TIMEOUT_CHAT" want:"an ISO-8601 duration of at least PT1M, e.g. PT30M" capability:"inactivity timeout"`
+	InactivityTimeoutMessenger isoduration.Duration `envconfig:"INACTIVITY_TIMEOUT_MESSENGER" want:"an ISO-8601 duration of at least PT1M, e.g. PT30M" capability:"inactivity timeout"`
 	// InactivityMessage is sent to the customer when the conversation is
 	// closed for inactivity; empty sends nothing.
-	InactivityMessage string `envconfig:"INACTIVITY_MESSAGE"`
+	InactivityMessage string `envconfig:"INACTIVITY_MESSAGE" capability:"inactivity timeout" demo:"We closed this conversation after a period of inactivity. Write again any time."`
 	// InactivityWarning, when set, warns the customer this long after their
 	// last message, before the timeout closes the conversation.
-	InactivityWarning isoduration.Duration `envconfig:"INACTIVITY_WARNING" want:"an ISO-8601 duration of at least PT1M, e.g. PT25M"`
+	InactivityWarning isoduration.Duration `envconfig:"INACTIVITY_WARNING" want:"an ISO-8601 duration of at least PT1M, e.g. PT25M" capability:"inactivity timeout" demo:"PT25M"`
 	// InactivityWarningMessage is the warning's text.
-	InactivityWarningMessage string `envconfig:"INACTIVITY_WARNING_MESSAGE"`
+	InactivityWarningMessage string `envconfig:"INACTIVITY_WARNING_MESSAGE" capability:"inactivity timeout" demo:"Are you still there? This conversation will close soon."`
 	// InactivityWhatsAppContentSID (HX…) is the approved template sent
 	// instead of the messages on WhatsApp, where free text is refused
 	// outside the 24-hour window.
-	InactivityWhatsAppContentSID string `envconfig:"INACTIVITY_WHATSAPP_CONTENT_SID"`
+	InactivityWhatsAppContentSID string `envconfig:"INACTIVITY_WHATSAPP_CONTENT_SID" capability:"inactivity timeout"`
 
 	// InteractionRecords keeps an interaction record per conversation, and
 	// channel profiles, in Sync. Persistent chat turns them on too: its
 	// contact chains live in the records.
-	InteractionRecords bool `envconfig:"INTERACTION_RECORDS" default:"false" want:"true or false"`
+	InteractionRecords bool `envconfig:"INTERACTION_RECORDS" default:"false" want:"true or false" capability:"interaction records" demo:"true"`
 
 	// PersistentChat links a returning customer's new chat to their last
 	// one automatically: off, ENTIRE_PAST_SESSION or FROM_SEGMENT.
-	PersistentChat string `envconfig:"PERSISTENT_CHAT" default:"off"`
+	PersistentChat string `envconfig:"PERSISTENT_CHAT" default:"off" capability:"persistent chat" demo:"ENTIRE_PAST_SESSION"`
 	// PersistentChatWindow is how long after a chat ended a returning
 	// customer is linked to it automatically.
-	PersistentChatWindow isoduration.Duration `envconfig:"PERSISTENT_CHAT_WINDOW" default:"P7D" want:"an ISO-8601 duration such as P7D"`
+	PersistentChatWindow isoduration.Duration `envconfig:"PERSISTENT_CHAT_WINDOW" default:"P7D" want:"an ISO-8601 duration such as P7D" capability:"persistent chat"`
 }
 
 // Persistent chat modes.

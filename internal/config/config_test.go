@@ -70,11 +70,69 @@ func TestLoadDefaultsEmbedded(t *testing.T) {
 	assert.Equal(t, []string{"https://flex.twilio.com"}, got.CORSAllowedOrigins)
 	assert.Equal(t, "127.0.0.1:4010", got.EmulatorAddr)
 	assert.Equal(t, 24*time.Hour, got.ParkedTTL)
-	assert.Equal(t, PersistentChatOff, got.PersistentChat)
 	assert.Equal(t, 7*24*time.Hour, got.PersistentChatWindow.D())
-	assert.Zero(t, got.InactivityTimeout)
 	assert.EqualValues(t, 1<<20, got.MaxRequestBodyBytes)
 	assert.Equal(t, 5*time.Minute, got.FlexTokenRevalidateAfter)
+	// The demo: every capability on.
+	assert.True(t, got.ParkedList)
+	assert.True(t, got.InteractionRecords)
+	assert.Equal(t, PersistentChatEntirePastSession, got.PersistentChat)
+	assert.Equal(t, 30*time.Minute, got.InactivityTimeoutFor("sms"))
+	assert.Equal(t, 25*time.Minute, got.InactivityWarning.D())
+	assert.NotEmpty(t, got.InactivityWarningMessage)
+	assert.NotEmpty(t, got.InactivityMessage)
+}
+
+// TestDemoValues checks the rules of the embedded demo: a capability takes
+// its demo values only when none of its variables is set, and never with a
+// Twilio account.
+func TestDemoValues(t *testing.T) {
+	t.Run("a variable set, even empty, keeps its capability as configured", func(t *testing.T) {
+		clearEnv(t)
+		setEnv(t, map[string]string{"INACTIVITY_TIMEOUT": "PT10M", "PARKED_TTL": "1h", "PERSISTENT_CHAT_WINDOW": ""})
+		got, err := Load()
+		require.NoError(t, err, "a demo warning (PT25M) must not be mixed with the operator's PT10M timeout")
+		assert.Equal(t, 10*time.Minute, got.InactivityTimeout.D())
+		assert.Zero(t, got.InactivityWarning)
+		assert.Empty(t, got.InactivityMessage)
+		assert.False(t, got.ParkedList, "PARKED_TTL set: the parked list is the operator's")
+		assert.Equal(t, PersistentChatOff, got.PersistentChat, "PERSISTENT_CHAT_WINDOW set (empty)")
+		assert.True(t, got.InteractionRecords, "untouched capabilities still take the demo")
+		for _, c := range Capabilities() {
+			assert.Equal(t, c.Name == "interaction records", c.Demo, c.Name)
+		}
+	})
+	t.Run("empty turns a capability off", func(t *testing.T) {
+		clearEnv(t)
+		setEnv(t, map[string]string{"INACTIVITY_TIMEOUT": ""})
+		got, err := Load()
+		require.NoError(t, err)
+		assert.Zero(t, got.InactivityTimeoutFor("chat"))
+		assert.Contains(t, strings.Join(got.Summary(), "\n"), "inactivity timeout  off  (INACTIVITY_TIMEOUT=PT30M turns it on)")
+	})
+	t.Run("no demo with a Twilio account", func(t *testing.T) {
+		clearEnv(t)
+		setEnv(t, twilioEnv())
+		got, err := Load()
+		require.NoError(t, err)
+		assert.False(t, got.ParkedList)
+		assert.False(t, got.InteractionRecords)
+		assert.Equal(t, PersistentChatOff, got.PersistentChat)
+		assert.Zero(t, got.InactivityTimeout)
+		for _, line := range got.Summary() {
+			assert.Contains(t, line, " off ", line)
+			assert.NotContains(t, line, "demo", line)
+		}
+	})
+	t.Run("summary", func(t *testing.T) {
+		clearEnv(t)
+		got, err := Load()
+		require.NoError(t, err)
+		sum := strings.Join(got.Summary(), "\n")
+		assert.Contains(t, sum, "parked list         on   PARKED_LIST=true PARKED_TTL=24h0m0s (PARKED_LIST=false turns it off) [demo value of the embedded emulator]")
+		assert.Contains(t, sum, "inactivity timeout  on   INACTIVITY_TIMEOUT=PT30M INACTIVITY_WARNING=PT25M")
+		assert.Len(t, got.Summary(), 4)
+	})
 }
 
 func TestLoadValidTwilio(t *testing.T) {
@@ -122,6 +180,12 @@ func TestLoadSharedEmulatorAllowsHTTP(t *testing.T) {
 	got, err := Load()
 	require.NoError(t, err)
 	assert.Equal(t, "http://lb:8080", got.PublicBaseURL)
+
+	// A running emulator names its workspace and chat service itself.
+	require.NoError(t, os.Unsetenv("TWILIO_FLEX_WORKSPACE_SID"))
+	require.NoError(t, os.Unsetenv("TWILIO_FLEX_CHAT_SERVICE_SID"))
+	_, err = Load()
+	assert.NoError(t, err)
 }
 
 // TestLoadProblems checks that each bad value yields exactly its one line.
@@ -251,7 +315,7 @@ func TestLogValueMasksSecrets(t *testing.T) {
 	assert.Contains(t, out, `"TWILIO_API_SECRET":"****ZW"`)
 	assert.Contains(t, out, `"TWILIO_ACCOUNT_SID":"`+accountSID+`"`)
 	assert.Contains(t, out, `"TWILIO_TIMEOUT":"10s"`)
-	assert.Contains(t, out, `"EMBEDDED":false`)
+	assert.NotContains(t, out, "EMBEDDED", "the mode is the start line's, not a variable")
 }
 
 func TestMask(t *testing.T) {

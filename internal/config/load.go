@@ -37,11 +37,18 @@ func Load() (Config, error) {
 	// struct one field at a time (a one-field struct with the same type and
 	// tags) keeps envconfig's defaults and conversions and still reports
 	// every bad variable.
+	// In embedded mode, capabilities left unconfigured take their demo
+	// values as defaults (demo.go).
+	demo := demoTags()
 	cv := reflect.ValueOf(&c).Elem()
 	ct := cv.Type()
 	for i := range ct.NumField() {
 		f := ct.Field(i)
-		one := reflect.New(reflect.StructOf([]reflect.StructField{{Name: f.Name, Type: f.Type, Tag: f.Tag}}))
+		tag := f.Tag
+		if t, ok := demo[f.Tag.Get("envconfig")]; ok {
+			tag = t
+		}
+		one := reflect.New(reflect.StructOf([]reflect.StructField{{Name: f.Name, Type: f.Type, Tag: tag}}))
 		if err := envconfig.Process("", one.Interface()); err != nil {
 			name := f.Tag.Get("envconfig")
 			failed[name] = true
@@ -116,8 +123,11 @@ func (c *Config) validate(failed map[string]bool) []string {
 				add("TWILIO_API_SECRET: want letters and digits only (value not shown)")
 			}
 		}
-		sid("TWILIO_FLEX_WORKSPACE_SID", "WS", c.WorkspaceSID, true)
-		sid("TWILIO_FLEX_CHAT_SERVICE_SID", "IS", c.ChatServiceSID, true)
+		// A running emulator (EMULATOR_URL) names its own workspace and
+		// chat service: serve and setup ask it (app.FromEmulator).
+		onSharedEmulator := c.EmulatorURL != ""
+		sid("TWILIO_FLEX_WORKSPACE_SID", "WS", c.WorkspaceSID, !onSharedEmulator)
+		sid("TWILIO_FLEX_CHAT_SERVICE_SID", "IS", c.ChatServiceSID, !onSharedEmulator)
 		if c.SyncServiceSID != "default" {
 			sid("TWILIO_FLEX_SYNC_SID", "IS", c.SyncServiceSID, false)
 			if c.SyncServiceSID == "" {

@@ -14,8 +14,10 @@ import (
 func (c Config) LogValue() slog.Value {
 	v := reflect.ValueOf(c)
 	t := v.Type()
-	attrs := make([]slog.Attr, 0, t.NumField()+1)
-	attrs = append(attrs, slog.Bool("EMBEDDED", c.Embedded()))
+	// Only the variables: whether the service runs on an emulator is the
+	// start line's own attribute (serve fills the embedded emulator's
+	// credentials in before logging, so no line here could say it right).
+	attrs := make([]slog.Attr, 0, t.NumField())
 	for i := range t.NumField() {
 		f := t.Field(i)
 		name := f.Tag.Get("envconfig")

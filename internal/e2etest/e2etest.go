@@ -280,6 +280,7 @@ func (w *World) do(req *http.Request) (int, map[string]any) {
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
 	require.NoError(w.T, err)
+	w.checkAPI(req, resp.StatusCode, resp.Header, b)
 	var out map[string]any
 	if len(b) > 0 {
 		require.NoError(w.T, json.Unmarshal(b, &out), "answer is not JSON: %.300s", b)

@@ -33,6 +33,7 @@ func (e *Emulator) controlRoutes() http.Handler {
 	})
 	r.Route("/emulator", func(r chi.Router) {
 		r.Post("/inbound", e.postInbound)
+		r.Post("/conversations/{conversation}/messages", e.postAgentMessage)
 		r.Post("/workers/{worker}/token", e.postWorkerToken)
 		r.Get("/clock", e.getClock)
 		r.Post("/clock", e.postClock)

@@ -21,10 +21,20 @@ const (
 	kindJSON
 )
 
-// bodyKind tells a JSON body from a form body by Content-Type, and by the
-// first character when the type is missing or unhelpful (curl's default,
-// text/plain from a plugin's fetch without headers).
+// bodyKind tells a JSON body from a form body. A body that is a JSON
+// object (it starts with "{" after whitespace and parses) is JSON whatever
+// the Content-Type says: curl -d sends any body as
+// application/x-www-form-urlencoded, and a plugin's fetch without headers as
+// text/plain, and read as a form such a body would answer that the fields it
+// carries are missing. No form is a JSON object: a form's first key cannot
+// hold an unescaped "{" and a valid JSON object at once. Otherwise the
+// Content-Type decides, and the first character when it is missing or
+// unhelpful (a JSON array).
 func bodyKind(r *http.Request, body []byte) bodyKindT {
+	first := firstNonSpace(body)
+	if first == '{' && json.Valid(body) {
+		return kindJSON
+	}
 	ct := r.Header.Get("Content-Type")
 	if i := strings.IndexByte(ct, ';'); i >= 0 {
 		ct = ct[:i]
@@ -36,16 +46,22 @@ func bodyKind(r *http.Request, body []byte) bodyKindT {
 	case strings.EqualFold(ct, "application/json"), strings.HasSuffix(strings.ToLower(ct), "+json"):
 		return kindJSON
 	}
+	if first == '{' || first == '[' {
+		return kindJSON
+	}
+	return kindForm
+}
+
+// firstNonSpace is the body's first byte that is not JSON whitespace, 0 for none.
+func firstNonSpace(body []byte) byte {
 	for _, c := range body {
 		switch c {
 		case ' ', '\t', '\r', '\n':
 			continue
-		case '{', '[':
-			return kindJSON
 		}
-		return kindForm
+		return c
 	}
-	return kindForm
+	return 0
 }
 
 // decodeRequest fills req from the query string, then from the body, which

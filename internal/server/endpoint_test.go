@@ -90,6 +90,16 @@ func TestEndpointDecodesFormAndJSONAlike(t *testing.T) {
 			r.Header.Del("Content-Type")
 			return r
 		}()},
+		{"JSON sent as a form (curl -d)", func() *http.Request {
+			r := jsonRequest("POST", "/x", "\n"+`{"Token":"tk","conversationSid":"CH1","WebhookSid":"WH1","taskAttributes":{"a":1,"b":{"c":"d"}},"createUpdateSyncMapItem":true,"RouteToSameWorker":true,"priority":7,"workersToIgnore":["WK1","WK2"],"interactionDetails":{"flexInteractionSid":"KD1"}}`)
+			r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			return r
+		}()},
+		{"JSON sent as text/plain (fetch without headers)", func() *http.Request {
+			r := jsonRequest("POST", "/x", `{"Token":"tk","conversationSid":"CH1","WebhookSid":"WH1","taskAttributes":{"a":1,"b":{"c":"d"}},"createUpdateSyncMapItem":true,"RouteToSameWorker":true,"priority":7,"workersToIgnore":["WK1","WK2"],"interactionDetails":{"flexInteractionSid":"KD1"}}`)
+			r.Header.Set("Content-Type", "text/plain;charset=UTF-8")
+			return r
+		}()},
 		{"GET query string", getRequest("/x?Token=tk&conversationSid=CH1&WebhookSid=WH1&taskAttributes=" +
 			url.QueryEscape(`{"a":1,"b":{"c":"d"}}`) + "&createUpdateSyncMapItem=true&RouteToSameWorker=true&priority=7&workersToIgnore=WK1&workersToIgnore=WK2&interactionDetails=" +
 			url.QueryEscape(`{"flexInteractionSid":"KD1"}`))},
@@ -108,6 +118,30 @@ func TestEndpointDecodesFormAndJSONAlike(t *testing.T) {
 			assert.JSONEq(t, `{"ok":true}`, rec.Body.String())
 			assert.Equal(t, want, got)
 		})
+	}
+}
+
+// TestBodyKind: a JSON object is JSON whatever the Content-Type; a form
+// that merely starts with "{" stays a form.
+func TestBodyKind(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		ct, body string
+		want     bodyKindT
+	}{
+		{"application/x-www-form-urlencoded", `{"a":1}`, kindJSON},
+		{"application/x-www-form-urlencoded", ` {"a":1`, kindForm},
+		{"application/x-www-form-urlencoded", `{a}=1&b=2`, kindForm},
+		{"application/x-www-form-urlencoded", `a=1`, kindForm},
+		{"application/x-www-form-urlencoded", `["a"]`, kindForm},
+		{"", `["a"]`, kindJSON},
+		{"text/plain", `{"a":1}`, kindJSON},
+		{"application/json", `a=1`, kindJSON},
+		{"", `a=1`, kindForm},
+	} {
+		r, _ := http.NewRequest(http.MethodPost, "/x", nil)
+		r.Header.Set("Content-Type", tc.ct)
+		assert.Equal(t, tc.want, bodyKind(r, []byte(tc.body)), "%s %q", tc.ct, tc.body)
 	}
 }
 
