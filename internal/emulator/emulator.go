@@ -110,6 +110,9 @@ func New(opts Options) (*Emulator, error) {
 	if err := e.tr.Load(seed.TaskRouter); err != nil {
 		return nil, fmt.Errorf("emulator: seed: %w", err)
 	}
+	if seed.Behaviour != nil {
+		env.Behaviour = *seed.Behaviour
+	}
 	e.handler = e.routes()
 	if !e.manual {
 		ctx, cancel := context.WithCancel(context.Background())
@@ -155,6 +158,20 @@ func (e *Emulator) SeededSIDs() Seeded {
 		DefaultWorkflowSID:  e.tr.WorkflowSID(ws, DefaultWorkflowName),
 		TransferWorkflowSID: e.tr.WorkflowSID(ws, TransferWorkflowName),
 	}
+}
+
+// Behaviour returns the emulator's current behaviour switches.
+func (e *Emulator) Behaviour() core.Behaviour {
+	e.env.Lock()
+	defer e.env.Unlock()
+	return e.env.Behaviour
+}
+
+// SetBehaviour replaces the behaviour switches, as PUT /emulator/behaviour does.
+func (e *Emulator) SetBehaviour(b core.Behaviour) {
+	e.env.Lock()
+	e.env.Behaviour = b
+	e.env.Unlock()
 }
 
 // Settle waits until every webhook the emulator queued, and every webhook
