@@ -80,3 +80,9 @@ func TestSyncUsageControl(t *testing.T) {
 	assert.Equal(t, 1, u.Objects[0].Writes10s)
 	assert.Equal(t, 1, u.Objects[0].PeakWrites10s)
 }
+
+func TestWebhookReplayControl(t *testing.T) {
+	_, srv := start(t)
+	assert.Equal(t, http.StatusNotFound, control(t, srv, http.MethodPost, "/emulator/webhooks/77/replay", "", nil))
+	assert.Equal(t, http.StatusBadRequest, control(t, srv, http.MethodPost, "/emulator/webhooks/x/replay", "", nil))
+}

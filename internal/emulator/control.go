@@ -6,6 +6,7 @@ import (
 	"github.com/flexhooks/flexhooks/internal/isoduration"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -44,6 +45,7 @@ func (e *Emulator) controlRoutes() http.Handler {
 		r.Delete("/faults", e.deleteFaults)
 		r.Get("/webhooks", e.getWebhooks)
 		r.Delete("/webhooks", e.deleteWebhooks)
+		r.Post("/webhooks/{id}/replay", e.replayWebhook)
 		r.Post("/settle", e.postSettle)
 		r.Get("/seed", e.getSeeded)
 		r.Get("/behaviour", e.getBehaviour)
@@ -273,6 +275,25 @@ func (e *Emulator) getWebhooks(w http.ResponseWriter, r *http.Request) {
 func (e *Emulator) deleteWebhooks(w http.ResponseWriter, r *http.Request) {
 	e.env.Outbox.ClearDeliveries()
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// replayWebhook delivers a logged webhook once more and answers when it,
+// and whatever its receiver caused, is done (unless ?wait=false).
+func (e *Emulator) replayWebhook(w http.ResponseWriter, r *http.Request) {
+	id, err := strconv.Atoi(chi.URLParam(r, "id"))
+	if err != nil || id <= 0 {
+		controlError(w, http.StatusBadRequest, "the delivery id is a positive integer, as GET /emulator/webhooks lists it")
+		return
+	}
+	d, ok := e.env.Outbox.Replay(id)
+	if !ok {
+		controlError(w, http.StatusNotFound, "no delivery "+chi.URLParam(r, "id")+" in the webhook log (it keeps the last 1,000)")
+		return
+	}
+	if !e.settle(w, r) {
+		return
+	}
+	core.WriteJSON(w, http.StatusOK, d)
 }
 
 func (e *Emulator) postSettle(w http.ResponseWriter, r *http.Request) {

@@ -107,7 +107,7 @@ func (s *Store) send(target, method string, p url.Values) {
 	if target == "" {
 		return
 	}
-	s.env.Send(core.Webhook{URL: target, Method: strings.ToUpper(method), Params: p, Source: "conversations"})
+	s.env.Send(core.Webhook{URL: target, Method: strings.ToUpper(method), Params: p, Source: "conversations", Policy: core.ConversationsDelivery})
 }
 
 // setNonEmpty sets k only when v is non-empty: Twilio leaves null fields out.

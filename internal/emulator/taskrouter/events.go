@@ -93,7 +93,7 @@ func (s *Store) emit(ws *Workspace, eventType, description string, refs eventRef
 	}
 	p.Set("ResourceType", resourceType)
 	p.Set("ResourceSid", resourceSid)
-	s.env.Send(core.Webhook{URL: ws.EventCallbackURL, Method: "POST", Params: p, Source: "taskrouter"})
+	s.env.Send(core.Webhook{URL: ws.EventCallbackURL, Method: "POST", Params: p, Source: "taskrouter", Policy: core.TaskRouterDelivery})
 }
 
 func wantsEvent(filter, eventType string) bool {
