@@ -205,7 +205,7 @@ func (e *Emulator) routes() http.Handler {
 		HostIAM:           e.iam.Routes(),
 	}
 	for host, h := range products {
-		products[host] = e.withRequestLog(e.withFaults(e.withBasicAuth(core.Locked(e.env, h))))
+		products[host] = e.withRequestLog(e.withFaults(e.withBasicAuth(withPageLimits(host, core.Locked(e.env, h)))))
 	}
 	control := e.controlRoutes()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -3,7 +3,6 @@ package conversations
 import (
 	"net/http"
 	"slices"
-	"strconv"
 	"time"
 
 	"github.com/flexhooks/flexhooks/internal/emulator/core"
@@ -125,21 +124,10 @@ func (s *Store) handleCreateMessage(w http.ResponseWriter, r *http.Request) *cor
 	return nil
 }
 
-// maxMessagePageSize is the Messages list's largest page (the spec caps
-// PageSize at 100): a larger one is served as 100, as the Sync Items list
-// does, so that a client asking for more pages the way Twilio makes it.
-const maxMessagePageSize = 100
-
 func (s *Store) handleListMessages(w http.ResponseWriter, r *http.Request) *core.Error {
 	c, f, err := s.conversationForm(r)
 	if err != nil {
 		return err
-	}
-	if q := r.URL.Query(); q.Has("PageSize") {
-		if n, err := strconv.Atoi(q.Get("PageSize")); err == nil && n > maxMessagePageSize {
-			q.Set("PageSize", strconv.Itoa(maxMessagePageSize))
-			r.URL.RawQuery = q.Encode()
-		}
 	}
 	msgs := slices.Clone(c.messages)
 	switch f.Get("Order") {
