@@ -24,7 +24,7 @@ func (s *Store) addParticipant(ch *channel, pt *participant) *participant {
 	pt.DateCreated, pt.DateUpdated = now, now
 	s.participants[pt.Sid] = pt
 	ch.participants = append(ch.participants, pt)
-	ch.DateUpdated = now
+	s.touchChannel(ch)
 	if pt.TaskSid != "" {
 		s.taskAgent[pt.TaskSid] = pt
 	}
