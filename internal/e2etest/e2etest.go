@@ -68,6 +68,11 @@ func Start(t testing.TB, opts Options) *World {
 		WebhookRetryDelays: []time.Duration{50 * time.Millisecond, 100 * time.Millisecond},
 	})
 	require.NoError(t, err)
+	if os.Getenv("EMULATOR_BEHAVIOUR") == "worst-case" {
+		// The variant matrix: every undocumented Twilio behaviour on its
+		// less helpful side (core.WorstCaseBehaviour): EMULATOR_BEHAVIOUR=worst-case go test ./webhooks/...
+		emu.SetBehaviour(core.WorstCaseBehaviour())
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	emuURL := "http://" + ln.Addr().String()

@@ -56,6 +56,10 @@ func (s *Store) emit(c *Conversation, event string, params url.Values, msg *Mess
 	base.Set("ChatServiceSid", c.ServiceSid)
 	base.Set("ConversationSid", c.Sid)
 	base.Set("RetryCount", "0")
+	if msg != nil && !s.env.Behaviour.MessageAddedSource {
+		// Source on message events is undocumented: a behaviour switch.
+		base.Del("Source")
+	}
 	if c.MessagingServiceSid != "" {
 		base.Set("MessagingServiceSid", c.MessagingServiceSid)
 	}

@@ -84,11 +84,11 @@ func (s *Store) addMessage(c *Conversation, n newMessage, notify bool) (*Message
 	}
 	c.nextIndex++
 	c.messages = append(c.messages, m)
-	// A message is activity: it wakes an inactive conversation and restarts
-	// both timers from now.
+	// A message wakes an inactive conversation (documented). Whether it also
+	// restarts an active one's timers is not: a behaviour switch.
 	if c.State == "inactive" {
 		s.setState(c, "active", "EVENT", notify, n.Source)
-	} else {
+	} else if s.env.Behaviour.InactiveTimerRestartsOnMessage {
 		s.armTimers(c)
 	}
 	if notify {

@@ -21,8 +21,8 @@ type Behaviour struct {
 
 	// ClosedParticipantsListed: an interaction channel's participant closed
 	// by an update (a parked or transferred agent) still appears in the
-	// participants list, with status closed. Undocumented (the list's schema
-	// has no status field); false drops it from the list.
+	// participants list. Undocumented (the list's schema has no status
+	// field, so a reader cannot tell it is closed); false drops it.
 	ClosedParticipantsListed bool `json:"closedParticipantsListed"`
 
 	// InactiveTimerRestartsOnMessage: every message restarts an active
@@ -42,12 +42,12 @@ type Behaviour struct {
 }
 
 // DefaultBehaviour is what the emulator starts with: documented limits on,
-// and for undocumented behaviours the emulator's long-standing choice (the
-// richer one). WorstCaseBehaviour is the other side of each variant.
+// and for undocumented behaviours the emulator's long-standing choice.
+// WorstCaseBehaviour is the other side of each variant.
 func DefaultBehaviour() Behaviour {
 	return Behaviour{
 		SyncRateLimits:                 true,
-		ClosedParticipantsListed:       true,
+		ClosedParticipantsListed:       false,
 		InactiveTimerRestartsOnMessage: true,
 		TaskRouterEventTimestamps:      true,
 		MessageAddedSource:             true,
@@ -55,11 +55,11 @@ func DefaultBehaviour() Behaviour {
 }
 
 // WorstCaseBehaviour turns every undocumented variant to the side that gives
-// the service less to go on: closed participants vanish from the list, a
-// message does not restart the inactivity timer, and events lack the
-// optional fields. Documented limits stay on.
+// the service less to go on: closed participants still listed (stale agents
+// to tell apart), a message that does not restart the inactivity timer, and
+// events without the optional fields. Documented limits stay on.
 func WorstCaseBehaviour() Behaviour {
-	return Behaviour{SyncRateLimits: true}
+	return Behaviour{SyncRateLimits: true, ClosedParticipantsListed: true}
 }
 
 // Patch applies the fields present in a JSON object to b; unknown fields

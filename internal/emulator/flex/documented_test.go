@@ -76,3 +76,23 @@ func TestInteractionChannelExpiresAfter180Days(t *testing.T) {
 	_, err = w.c.ConversationsV1.FetchConversation(res.ConversationSid)
 	require.NoError(t, err, "the conversation is Conversations', and stays")
 }
+
+// Whether a closed interaction participant is still listed is undocumented
+// (no status field in the list's schema): with the switch on it is.
+func TestVariantClosedParticipantsListed(t *testing.T) {
+	w := newWorld(t)
+	res := w.inbound(t, InboundRequest{From: customerPhone, To: centrePhone, Channel: "sms", Body: "hello"})
+	ch := w.channelOf(t, res.InteractionSid)
+	w.acceptPending(t, res.TaskSid)
+	bob, ok := w.agentParticipant(t, res.InteractionSid, *ch.Sid, w.workerSid(t, "bob"))
+	if !ok {
+		bob, ok = w.agentParticipant(t, res.InteractionSid, *ch.Sid, w.workerSid(t, "alice"))
+	}
+	require.True(t, ok, "the accepting agent is a participant")
+	_, err := w.c.FlexV1.UpdateInteractionChannelParticipant(res.InteractionSid, *ch.Sid, *bob.Sid,
+		(&flexv1.UpdateInteractionChannelParticipantParams{}).SetStatus("closed"))
+	require.NoError(t, err)
+	assert.Len(t, w.participants(t, res.InteractionSid, *ch.Sid), 1, "default: only the customer")
+	w.locked(func() { w.env.Behaviour.ClosedParticipantsListed = true })
+	assert.Len(t, w.participants(t, res.InteractionSid, *ch.Sid), 2, "the closed agent too")
+}
