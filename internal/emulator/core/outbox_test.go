@@ -145,7 +145,9 @@ func send(env *Env, hooks ...Webhook) {
 
 func settle(t *testing.T, env *Env) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	// Generous: a thousand concurrent deliveries on a loaded 2-core machine
+	// (the full suite runs beside) take several seconds; this bounds a hang.
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	require.NoError(t, env.Outbox.Settle(ctx))
 }
