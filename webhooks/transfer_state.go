@@ -128,7 +128,10 @@ func inviteAttributes(original map[string]any, rec TransferRecord, inConversatio
 	if rec.QueueName != "" {
 		attrs["transferQueueName"] = rec.QueueName
 	}
-	ws := slices.Clone(inConversation)
+	// Never null, always a list: the Chat Transfer workflow's
+	// "worker.sid NOT IN task.workerSidsInConversation" is false for an
+	// absent one, and TaskRouter has no null to test absence with.
+	ws := append([]string{}, inConversation...)
 	slices.Sort(ws)
 	attrs["workerSidsInConversation"] = slices.Compact(ws)
 	attrs[TransferTaskKey] = rec

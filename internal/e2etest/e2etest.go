@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -67,6 +68,11 @@ func Start(t testing.TB, opts Options) *World {
 		WebhookRetryDelays: []time.Duration{50 * time.Millisecond, 100 * time.Millisecond},
 	})
 	require.NoError(t, err)
+	if os.Getenv("EMULATOR_BEHAVIOUR") == "worst-case" {
+		// The variant matrix: every undocumented Twilio behaviour on its
+		// less helpful side (core.WorstCaseBehaviour): EMULATOR_BEHAVIOUR=worst-case go test ./webhooks/...
+		emu.SetBehaviour(core.WorstCaseBehaviour())
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	emuURL := "http://" + ln.Addr().String()
@@ -172,6 +178,26 @@ func (w *World) Faults(rules ...emulator.Fault) {
 		return
 	}
 	w.Control(http.MethodPut, "/emulator/faults", rules, nil)
+}
+
+// ReplayFailedWebhooks delivers again, once, every webhook whose last
+// delivery failed (a 5xx, a timeout, no connection) and answers how many it
+// replayed. Twilio does not deliver a webhook again after a 5xx on its own:
+// a test that plays "Twilio delivered it twice" says so with this call.
+func (w *World) ReplayFailedWebhooks() int {
+	w.T.Helper()
+	var log struct {
+		Webhooks []core.Delivery `json:"webhooks"`
+	}
+	w.Control(http.MethodGet, "/emulator/webhooks", nil, &log)
+	n := 0
+	for _, d := range log.Webhooks {
+		if d.Status >= 500 || (d.Status == 0 && d.Error != "") {
+			w.Control(http.MethodPost, "/emulator/webhooks/"+strconv.Itoa(d.ID)+"/replay", nil, nil)
+			n++
+		}
+	}
+	return n
 }
 
 // Requests is the emulator's log of Twilio REST calls.

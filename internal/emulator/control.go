@@ -6,6 +6,7 @@ import (
 	"github.com/flexhooks/flexhooks/internal/isoduration"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -45,8 +46,13 @@ func (e *Emulator) controlRoutes() http.Handler {
 		r.Delete("/faults", e.deleteFaults)
 		r.Get("/webhooks", e.getWebhooks)
 		r.Delete("/webhooks", e.deleteWebhooks)
+		r.Post("/webhooks/{id}/replay", e.replayWebhook)
 		r.Post("/settle", e.postSettle)
 		r.Get("/seed", e.getSeeded)
+		r.Get("/behaviour", e.getBehaviour)
+		r.Patch("/behaviour", e.patchBehaviour)
+		r.Put("/behaviour", e.putBehaviour)
+		r.Get("/sync/usage", e.getSyncUsage)
 	})
 	return r
 }
@@ -272,6 +278,25 @@ func (e *Emulator) deleteWebhooks(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
+// replayWebhook delivers a logged webhook once more and answers when it,
+// and whatever its receiver caused, is done (unless ?wait=false).
+func (e *Emulator) replayWebhook(w http.ResponseWriter, r *http.Request) {
+	id, err := strconv.Atoi(chi.URLParam(r, "id"))
+	if err != nil || id <= 0 {
+		controlError(w, http.StatusBadRequest, "the delivery id is a positive integer, as GET /emulator/webhooks lists it")
+		return
+	}
+	d, ok := e.env.Outbox.Replay(id)
+	if !ok {
+		controlError(w, http.StatusNotFound, "no delivery "+chi.URLParam(r, "id")+" in the webhook log (it keeps the last 1,000)")
+		return
+	}
+	if !e.settle(w, r) {
+		return
+	}
+	core.WriteJSON(w, http.StatusOK, d)
+}
+
 func (e *Emulator) postSettle(w http.ResponseWriter, r *http.Request) {
 	if e.settle(w, r) {
 		core.WriteJSON(w, http.StatusOK, map[string]bool{"settled": true})
@@ -280,4 +305,61 @@ func (e *Emulator) postSettle(w http.ResponseWriter, r *http.Request) {
 
 func (e *Emulator) getSeeded(w http.ResponseWriter, r *http.Request) {
 	core.WriteJSON(w, http.StatusOK, e.SeededSIDs())
+}
+
+func (e *Emulator) getBehaviour(w http.ResponseWriter, r *http.Request) {
+	core.WriteJSON(w, http.StatusOK, e.Behaviour())
+}
+
+// patchBehaviour changes the switches the body names and keeps the others.
+func (e *Emulator) patchBehaviour(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<16))
+	if err != nil {
+		controlError(w, http.StatusBadRequest, "reading body: "+err.Error())
+		return
+	}
+	e.env.Lock()
+	b := e.env.Behaviour
+	err = b.Patch(body)
+	if err == nil {
+		e.env.Behaviour = b
+	}
+	e.env.Unlock()
+	if err != nil {
+		controlError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	core.WriteJSON(w, http.StatusOK, b)
+}
+
+// putBehaviour sets every switch: {"preset":"default"|"worst-case"} picks a
+// preset, any other body is a whole Behaviour (missing fields are false).
+func (e *Emulator) putBehaviour(w http.ResponseWriter, r *http.Request) {
+	var body struct {
+		Preset string `json:"preset"`
+		core.Behaviour
+	}
+	if !decodeControl(w, r, &body) {
+		return
+	}
+	b := body.Behaviour
+	switch body.Preset {
+	case "":
+	case "default":
+		b = core.DefaultBehaviour()
+	case "worst-case":
+		b = core.WorstCaseBehaviour()
+	default:
+		controlError(w, http.StatusBadRequest, `preset must be "default" or "worst-case"`)
+		return
+	}
+	e.SetBehaviour(b)
+	core.WriteJSON(w, http.StatusOK, b)
+}
+
+func (e *Emulator) getSyncUsage(w http.ResponseWriter, r *http.Request) {
+	e.env.Lock()
+	u := e.sync.Usage()
+	e.env.Unlock()
+	core.WriteJSON(w, http.StatusOK, u)
 }

@@ -112,6 +112,9 @@ func New(opts Options) (*Emulator, error) {
 	if err := e.tr.Load(seed.TaskRouter); err != nil {
 		return nil, fmt.Errorf("emulator: seed: %w", err)
 	}
+	if seed.Behaviour != nil {
+		env.Behaviour = *seed.Behaviour
+	}
 	e.console = console.New(console.Options{Twilio: e, AccountSID: sid, AuthToken: token, Settle: e.Settle})
 	e.handler = e.routes()
 	if !e.manual {
@@ -171,6 +174,20 @@ func (e *Emulator) Now() time.Time {
 // Console is the web console served at the emulator's root (package console).
 func (e *Emulator) Console() *console.Console { return e.console }
 
+// Behaviour returns the emulator's current behaviour switches.
+func (e *Emulator) Behaviour() core.Behaviour {
+	e.env.Lock()
+	defer e.env.Unlock()
+	return e.env.Behaviour
+}
+
+// SetBehaviour replaces the behaviour switches, as PUT /emulator/behaviour does.
+func (e *Emulator) SetBehaviour(b core.Behaviour) {
+	e.env.Lock()
+	e.env.Behaviour = b
+	e.env.Unlock()
+}
+
 // Settle waits until every webhook the emulator queued, and every webhook
 // those deliveries caused, has been delivered.
 func (e *Emulator) Settle(ctx context.Context) error { return e.env.Outbox.Settle(ctx) }
@@ -202,7 +219,7 @@ func (e *Emulator) routes() http.Handler {
 		HostIAM:           e.iam.Routes(),
 	}
 	for host, h := range products {
-		products[host] = e.withRequestLog(e.withFaults(e.withBasicAuth(core.Locked(e.env, h))))
+		products[host] = e.withRequestLog(e.withFaults(e.withBasicAuth(withPageLimits(host, core.Locked(e.env, h)))))
 	}
 	control := e.controlRoutes()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

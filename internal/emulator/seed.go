@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/flexhooks/flexhooks/internal/emulator/core"
 	"github.com/flexhooks/flexhooks/internal/emulator/taskrouter"
 )
 
@@ -17,11 +18,14 @@ const (
 
 // Seed is the emulator's starting world, as read from EMULATOR_SEED:
 //
-//	{"taskrouter": {…see taskrouter.Seed…}}
+//	{"taskrouter": {…see taskrouter.Seed…}, "behaviour": {…see core.Behaviour…}}
 //
 // Conversations and Sync start with their default services and nothing else.
+// Behaviour, when given, replaces core.DefaultBehaviour(); in a seed file the
+// fields it leaves out keep their defaults.
 type Seed struct {
 	TaskRouter taskrouter.Seed `json:"taskrouter"`
+	Behaviour  *core.Behaviour `json:"behaviour,omitempty"`
 }
 
 // DefaultSeed is the world of DESIGN.md: workspace "Flex Task Assignment",
@@ -38,7 +42,8 @@ func LoadSeedFile(path string) (*Seed, error) {
 	}
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
-	var s Seed
+	def := core.DefaultBehaviour()
+	s := Seed{Behaviour: &def}
 	if err := dec.Decode(&s); err != nil {
 		return nil, fmt.Errorf("seed file %s: %w", path, err)
 	}

@@ -110,6 +110,14 @@ func TestSetupIsIdempotentAndMerges(t *testing.T) {
 	require.Len(t, cfg.TaskRouting.Filters, 4, "a worker filter and one per queue (Everyone, Support, Sales)")
 	assert.Equal(t, "task.transferTargetSid", cfg.TaskRouting.Filters[0].Targets[0]["known_worker_sid"])
 	assert.Contains(t, cfg.TaskRouting.Filters[3].Targets[0]["expression"], "NOT IN task.workerSidsInConversation")
+	for _, f := range cfg.TaskRouting.Filters {
+		for _, tg := range f.Targets {
+			// TaskRouter has no null constant; the emulator refuses it as Twilio would.
+			if e, ok := tg["expression"].(string); ok {
+				assert.NotContains(t, e, "null")
+			}
+		}
+	}
 
 	// The second run changes nothing, and still prints the SID.
 	w.ClearRequests()

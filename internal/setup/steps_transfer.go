@@ -88,7 +88,12 @@ func transferWorkflowConfig(queues []taskrouter.TaskrouterV1TaskQueue) map[strin
 			break
 		}
 	}
-	const notInConversation = "worker.sid NOT IN task.workerSidsInConversation OR task.workerSidsInConversation == null"
+	// TaskRouter's expressions have no null (strings, numbers and booleans
+	// only: docs/taskrouter/expression-syntax), and NOT IN an absent list is
+	// false; flexhooks always sets the list on a transfer's task (empty when
+	// nobody is in the conversation), as flex-project-template's
+	// conversation-transfer workflow relies on too.
+	const notInConversation = "worker.sid NOT IN task.workerSidsInConversation"
 	filters := []any{map[string]any{
 		"filter_friendly_name": "Transfer to a worker",
 		"expression":           `transferTargetType == "worker"`,

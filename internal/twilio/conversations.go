@@ -51,10 +51,12 @@ func (o *Operations) DeleteConversationWebhook(ctx context.Context, conversation
 	return MapError(o.c.API(ctx).Conversations.DeleteConversationScopedWebhook(conversationSid, webhookSid))
 }
 
-// ListConversationWebhooks lists the conversation's scoped webhooks (a
-// conversation has at most five, so one page).
+// ListConversationWebhooks lists the conversation's scoped webhooks. A
+// conversation has at most five, and the list's spec caps PageSize at 5 (a
+// larger one may be refused), so one page of 5 holds them all; the limit
+// still lets twilio-go follow a next page should Twilio ever serve one.
 func (o *Operations) ListConversationWebhooks(ctx context.Context, conversationSid string) ([]webhooks.Webhook, error) {
-	hs, err := o.c.API(ctx).Conversations.ListConversationScopedWebhook(conversationSid, (&conversations.ListConversationScopedWebhookParams{}).SetPageSize(50).SetLimit(50))
+	hs, err := o.c.API(ctx).Conversations.ListConversationScopedWebhook(conversationSid, (&conversations.ListConversationScopedWebhookParams{}).SetPageSize(5).SetLimit(50))
 	if err != nil {
 		return nil, MapError(err)
 	}

@@ -56,6 +56,10 @@ func (s *Store) emit(c *Conversation, event string, params url.Values, msg *Mess
 	base.Set("ChatServiceSid", c.ServiceSid)
 	base.Set("ConversationSid", c.Sid)
 	base.Set("RetryCount", "0")
+	if msg != nil && !s.env.Behaviour.MessageAddedSource {
+		// Source on message events is undocumented: a behaviour switch.
+		base.Del("Source")
+	}
 	if c.MessagingServiceSid != "" {
 		base.Set("MessagingServiceSid", c.MessagingServiceSid)
 	}
@@ -107,7 +111,7 @@ func (s *Store) send(target, method string, p url.Values) {
 	if target == "" {
 		return
 	}
-	s.env.Send(core.Webhook{URL: target, Method: strings.ToUpper(method), Params: p, Source: "conversations"})
+	s.env.Send(core.Webhook{URL: target, Method: strings.ToUpper(method), Params: p, Source: "conversations", Policy: core.ConversationsDelivery})
 }
 
 // setNonEmpty sets k only when v is non-empty: Twilio leaves null fields out.

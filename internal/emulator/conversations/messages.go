@@ -3,7 +3,6 @@ package conversations
 import (
 	"net/http"
 	"slices"
-	"strconv"
 	"time"
 
 	"github.com/flexhooks/flexhooks/internal/emulator/core"
@@ -85,11 +84,11 @@ func (s *Store) addMessage(c *Conversation, n newMessage, notify bool) (*Message
 	}
 	c.nextIndex++
 	c.messages = append(c.messages, m)
-	// A message is activity: it wakes an inactive conversation and restarts
-	// both timers from now.
+	// A message wakes an inactive conversation (documented). Whether it also
+	// restarts an active one's timers is not: a behaviour switch.
 	if c.State == "inactive" {
 		s.setState(c, "active", "EVENT", notify, n.Source)
-	} else {
+	} else if s.env.Behaviour.InactiveTimerRestartsOnMessage {
 		s.armTimers(c)
 	}
 	if notify {
@@ -125,21 +124,10 @@ func (s *Store) handleCreateMessage(w http.ResponseWriter, r *http.Request) *cor
 	return nil
 }
 
-// maxMessagePageSize is the Messages list's largest page (the spec caps
-// PageSize at 100): a larger one is served as 100, as the Sync Items list
-// does, so that a client asking for more pages the way Twilio makes it.
-const maxMessagePageSize = 100
-
 func (s *Store) handleListMessages(w http.ResponseWriter, r *http.Request) *core.Error {
 	c, f, err := s.conversationForm(r)
 	if err != nil {
 		return err
-	}
-	if q := r.URL.Query(); q.Has("PageSize") {
-		if n, err := strconv.Atoi(q.Get("PageSize")); err == nil && n > maxMessagePageSize {
-			q.Set("PageSize", strconv.Itoa(maxMessagePageSize))
-			r.URL.RawQuery = q.Encode()
-		}
 	}
 	msgs := slices.Clone(c.messages)
 	switch f.Get("Order") {

@@ -21,6 +21,10 @@ type Env struct {
 	seq    uint64
 
 	Outbox *Outbox
+
+	// Behaviour is read by the products with the lock held, and changed
+	// only with it held (the control API).
+	Behaviour Behaviour
 }
 
 // NewEnv returns an Env whose virtual clock starts at start.
@@ -28,7 +32,8 @@ func NewEnv(accountSID, authToken string, start time.Time, log *slog.Logger, out
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Env{AccountSID: accountSID, AuthToken: authToken, Log: log, now: start.UTC().Truncate(time.Second), Outbox: outbox}
+	return &Env{AccountSID: accountSID, AuthToken: authToken, Log: log, now: start.UTC().Truncate(time.Second), Outbox: outbox,
+		Behaviour: DefaultBehaviour()}
 }
 
 // Lock takes the world lock. Only the emulator's HTTP layer calls it.

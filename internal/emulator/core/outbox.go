@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/http/httptrace"
 	"net/url"
 	"sort"
 	"strings"
@@ -23,10 +24,16 @@ type Webhook struct {
 	Params url.Values
 	// Source names who sends it, for the delivery log: "conversations", "taskrouter".
 	Source string
+	// Policy is how the product makes it (ConversationsDelivery,
+	// TaskRouterDelivery); the zero value is one attempt with 5 s timeouts.
+	Policy DeliveryPolicy
 }
 
-// Delivery is the outcome of one webhook, kept for GET /emulator/webhooks.
+// Delivery is the outcome of one webhook, kept for GET /emulator/webhooks
+// and for replaying it (POST /emulator/webhooks/{id}/replay).
 type Delivery struct {
+	ID        int       `json:"id"`
+	ReplayOf  int       `json:"replayOf,omitempty"`
 	Source    string    `json:"source"`
 	URL       string    `json:"url"`
 	EventType string    `json:"eventType"`
@@ -34,16 +41,23 @@ type Delivery struct {
 	Status    int       `json:"status"` // last HTTP status, 0 when no answer came
 	Error     string    `json:"error,omitempty"`
 	Started   time.Time `json:"started"`
+
+	hook Webhook
 }
 
-// Outbox delivers webhooks outside the world lock and retries them the way
-// Twilio does: a 5xx, a timeout or a connection failure is retried (the
-// attempts are spaced by RetryDelays), a 2xx/3xx/4xx is final. Settle waits
+// Outbox delivers webhooks outside the world lock, as each product's
+// DeliveryPolicy says: Conversations waits 5 s and tries once more only
+// when the connection failed; TaskRouter waits 15 s and does not retry
+// unless the callback URL's connection overrides ask for it. A failure is
+// otherwise final: no 5xx is delivered again on its own (a test of
+// idempotence replays a delivery through the control API). Settle waits
 // until nothing is queued or in flight, which is how tests wait for the
 // consequences of an action without sleeping.
 type Outbox struct {
-	Client      *http.Client
-	AuthToken   string
+	Client    *http.Client
+	AuthToken string
+	// RetryDelays spaces the retries a policy allows (the last one repeats);
+	// Twilio does not document its spacing.
 	RetryDelays []time.Duration
 	Log         *slog.Logger
 
@@ -51,6 +65,7 @@ type Outbox struct {
 	cond     *sync.Cond
 	queued   []Webhook
 	inflight int
+	lastID   int
 	log      []Delivery // ring of the last maxDeliveryLog deliveries
 	logNext  int        // once the ring is full: the oldest entry, overwritten next
 }
@@ -61,9 +76,8 @@ const maxIdleWebhookConns = 64
 // maxDeliveryLog bounds the delivery log so a long run keeps flat memory.
 const maxDeliveryLog = 1000
 
-// NewOutbox returns an outbox signing with authToken. Twilio waits 15 s for a
-// webhook to answer; retries follow after 250 ms and 1 s (Twilio's own spacing
-// is longer, but a local run should not wait minutes: see docs/emulator.md).
+// NewOutbox returns an outbox signing with authToken. Timeouts come from
+// each webhook's DeliveryPolicy; a retry it allows follows after 250 ms.
 func NewOutbox(authToken string, log *slog.Logger) *Outbox {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -73,10 +87,11 @@ func NewOutbox(authToken string, log *slog.Logger) *Outbox {
 	// fresh connection (and leave a TIME_WAIT behind). Keep more.
 	transport := http.DefaultTransport.(*http.Transport).Clone()
 	transport.MaxIdleConnsPerHost = maxIdleWebhookConns
+	transport.DialContext = dialWithTimeout
 	o := &Outbox{
-		Client:      &http.Client{Timeout: 15 * time.Second, Transport: transport},
+		Client:      &http.Client{Transport: transport},
 		AuthToken:   authToken,
-		RetryDelays: []time.Duration{250 * time.Millisecond, time.Second},
+		RetryDelays: []time.Duration{250 * time.Millisecond},
 		Log:         log,
 	}
 	o.cond = sync.NewCond(&o.mu)
@@ -153,24 +168,7 @@ func (o *Outbox) record(d Delivery) {
 }
 
 func (o *Outbox) deliver(h Webhook) {
-	d := Delivery{Source: h.Source, URL: h.URL, EventType: eventType(h.Params), Started: time.Now()}
-	for attempt := 0; ; attempt++ {
-		d.Attempts = attempt + 1
-		status, err := o.send(h)
-		d.Status = status
-		d.Error = ""
-		if err != nil {
-			d.Error = err.Error()
-		}
-		retryable := err != nil || status >= 500
-		if !retryable || attempt >= len(o.RetryDelays) {
-			break
-		}
-		time.Sleep(o.RetryDelays[attempt])
-	}
-	if d.Error != "" || d.Status >= 400 {
-		o.Log.Warn("emulator webhook failed", "url", h.URL, "event", d.EventType, "status", d.Status, "error", d.Error, "attempts", d.Attempts)
-	}
+	d := o.run(h, 0)
 	o.mu.Lock()
 	o.record(d)
 	o.inflight--
@@ -178,16 +176,91 @@ func (o *Outbox) deliver(h Webhook) {
 	o.mu.Unlock()
 }
 
-func (o *Outbox) send(h Webhook) (int, error) {
+// Replay makes the webhook of delivery id once more, as Twilio would if it
+// delivered twice, and returns the new delivery once it is done. Twilio
+// gives no promise of a single delivery, so a receiver must take the
+// replay in its stride.
+func (o *Outbox) Replay(id int) (Delivery, bool) {
+	o.mu.Lock()
+	var h Webhook
+	found := false
+	for _, d := range o.log {
+		if d.ID == id {
+			h, found = d.hook, true
+		}
+	}
+	if found {
+		o.inflight++
+	}
+	o.mu.Unlock()
+	if !found {
+		return Delivery{}, false
+	}
+	d := o.run(h, id)
+	o.mu.Lock()
+	o.record(d)
+	o.inflight--
+	o.cond.Broadcast()
+	o.mu.Unlock()
+	return d, true
+}
+
+// run makes the webhook's attempts under its policy.
+func (o *Outbox) run(h Webhook, replayOf int) Delivery {
+	o.mu.Lock()
+	o.lastID++
+	d := Delivery{ID: o.lastID, ReplayOf: replayOf, Source: h.Source, URL: h.URL, EventType: eventType(h.Params), Started: time.Now(), hook: h}
+	o.mu.Unlock()
+	target, p, err := applyOverrides(h.URL, h.Policy)
+	if err != nil {
+		d.Error = err.Error()
+		o.Log.Warn("emulator webhook not made", "url", h.URL, "event", d.EventType, "error", d.Error)
+		return d
+	}
+	if p.ConnectTimeout <= 0 {
+		p.ConnectTimeout = 5 * time.Second
+	}
+	if p.ReadTimeout <= 0 {
+		p.ReadTimeout = 5 * time.Second
+	}
+	if p.TotalTimeout <= 0 {
+		p.TotalTimeout = p.ConnectTimeout + p.ReadTimeout
+	}
+	deadline := d.Started.Add(p.TotalTimeout)
+	for attempt := 0; ; attempt++ {
+		d.Attempts = attempt + 1
+		status, err := o.send(h, target, p.ConnectTimeout, p.ReadTimeout, deadline)
+		d.Status, d.Error = status, ""
+		if err != nil {
+			d.Error = err.Error()
+		}
+		kind := failureKind(status, err)
+		if kind == 0 || attempt >= p.Retries || p.RetryOn&kind == 0 {
+			break
+		}
+		wait := o.RetryDelays[min(attempt, len(o.RetryDelays)-1)]
+		if time.Now().Add(wait).After(deadline) {
+			break
+		}
+		time.Sleep(wait)
+	}
+	if d.Error != "" || d.Status >= 400 {
+		o.Log.Warn("emulator webhook failed", "url", h.URL, "event", d.EventType, "status", d.Status, "error", d.Error, "attempts", d.Attempts)
+	}
+	return d
+}
+
+// send makes one attempt: connect within connect, the answer's head within
+// read of the request being written, all before deadline.
+func (o *Outbox) send(h Webhook, target string, connect, read time.Duration, deadline time.Time) (int, error) {
 	method := h.Method
 	if method == "" {
 		method = http.MethodPost
 	}
-	target := h.URL
 	var body io.Reader
 	sigParams := h.Params
 	if method == http.MethodGet {
-		u, err := url.Parse(h.URL)
+		u, err := url.Parse(target)
 		if err != nil {
 			return 0, err
 		}
@@ -201,7 +274,31 @@ func (o *Outbox) send(h Webhook) (int, error) {
 	} else {
 		body = strings.NewReader(h.Params.Encode())
 	}
-	req, err := http.NewRequest(method, target, body)
+	ctx, cancel := context.WithDeadline(context.WithValue(context.Background(), connectTimeoutKey{}, connect), deadline)
+	defer cancel()
+	// The read timeout runs from the request written to the answer's first
+	// byte; the transport calls these hooks from its own goroutines.
+	var timerMu sync.Mutex
+	var readTimer *time.Timer
+	answered := false
+	ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
+		WroteRequest: func(httptrace.WroteRequestInfo) {
+			timerMu.Lock()
+			if !answered {
+				readTimer = time.AfterFunc(read, cancel)
+			}
+			timerMu.Unlock()
+		},
+		GotFirstResponseByte: func() {
+			timerMu.Lock()
+			answered = true
+			if readTimer != nil {
+				readTimer.Stop()
+			}
+			timerMu.Unlock()
+		},
+	})
+	req, err := http.NewRequestWithContext(ctx, method, target, body)
 	if err != nil {
 		return 0, err
 	}

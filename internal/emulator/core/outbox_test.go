@@ -145,7 +145,9 @@ func send(env *Env, hooks ...Webhook) {
 
 func settle(t *testing.T, env *Env) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	// Generous: a thousand concurrent deliveries on a loaded 2-core machine
+	// (the full suite runs beside) take several seconds; this bounds a hang.
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	require.NoError(t, env.Outbox.Settle(ctx))
 }
@@ -199,29 +201,39 @@ func TestOutboxGETPutsParamsInQuery(t *testing.T) {
 }
 
 func TestOutboxRetries(t *testing.T) {
+	failThenOK := func(n int32) int {
+		if n == 1 {
+			return 500
+		}
+		return 200
+	}
 	for _, tc := range []struct {
 		name         string
+		policy       DeliveryPolicy
+		fragment     string
 		status       func(n int32) int
 		wantAttempts int
 		wantStatus   int
 		wantCalls    int32
 	}{
-		{"2xx is final", always(200), 1, 200, 1},
-		{"3xx is final", always(302), 1, 302, 1},
-		{"4xx is not retried", always(404), 1, 404, 1},
-		{"429 is not retried", always(429), 1, 429, 1},
-		{"5xx is retried up to the attempts", always(503), 3, 503, 3},
-		{"5xx then success", func(n int32) int {
-			if n == 1 {
-				return 500
-			}
-			return 200
-		}, 2, 200, 2},
+		{"2xx is final", ConversationsDelivery, "", always(200), 1, 200, 1},
+		{"3xx is final", ConversationsDelivery, "", always(302), 1, 302, 1},
+		{"4xx is not retried", ConversationsDelivery, "", always(404), 1, 404, 1},
+		{"429 is not retried", ConversationsDelivery, "", always(429), 1, 429, 1},
+		{"conversations: a 5xx is not retried", ConversationsDelivery, "", always(503), 1, 503, 1},
+		{"conversations: a 5xx then nothing", ConversationsDelivery, "", failThenOK, 1, 500, 1},
+		{"conversations: overrides are not read", ConversationsDelivery, "#rc=3&rp=5xx", always(503), 1, 503, 1},
+		{"taskrouter: a 5xx is not retried", TaskRouterDelivery, "", always(503), 1, 503, 1},
+		{"taskrouter: rp=5xx and rc=2 retry it", TaskRouterDelivery, "#rc=2&rp=5xx", always(503), 3, 503, 3},
+		{"taskrouter: rp=all retries until success", TaskRouterDelivery, "#rc=5&rp=all", failThenOK, 2, 200, 2},
+		{"taskrouter: rc past 5 is clamped", TaskRouterDelivery, "#rc=9&rp=5xx", always(500), 6, 500, 6},
+		{"taskrouter: rp=4xx does not retry a 5xx", TaskRouterDelivery, "#rc=2&rp=4xx", always(500), 1, 500, 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			env := testEnv()
+			env.Outbox.RetryDelays = []time.Duration{time.Millisecond}
 			rc := newReceiver(t, tc.status)
-			send(env, Webhook{URL: rc.srv.URL, Params: url.Values{"EventType": {"onConversationAdded"}}})
+			send(env, Webhook{URL: rc.srv.URL + "/cb" + tc.fragment, Params: url.Values{"EventType": {"onConversationAdded"}}, Policy: tc.policy})
 			settle(t, env)
 			assert.Equal(t, tc.wantCalls, rc.calls.Load())
 			ds := env.Outbox.Deliveries()
@@ -229,25 +241,60 @@ func TestOutboxRetries(t *testing.T) {
 			assert.Equal(t, tc.wantAttempts, ds[0].Attempts)
 			assert.Equal(t, tc.wantStatus, ds[0].Status)
 			assert.Empty(t, ds[0].Error)
-			// Every attempt carries the same body and signature: a real duplicate.
 			for _, r := range rc.requests() {
-				assert.Equal(t, rc.requests()[0].signature, r.signature)
+				// Every attempt carries the same body and signature, over the URL without its fragment.
+				assert.Equal(t, rc.srv.URL+"/cb", r.url)
+				assert.Equal(t, Signature(testToken, rc.srv.URL+"/cb", r.form), r.signature)
 			}
 		})
 	}
 
-	t.Run("connection refused is retried and logged", func(t *testing.T) {
+	refused := func(t *testing.T, policy DeliveryPolicy, fragment string, wantAttempts int) {
 		env := testEnv()
+		env.Outbox.RetryDelays = []time.Duration{time.Millisecond}
 		dead := httptest.NewServer(http.NotFoundHandler())
 		deadURL := dead.URL
 		dead.Close()
-		send(env, Webhook{URL: deadURL, Params: url.Values{"EventType": {"onMessageAdded"}}})
+		send(env, Webhook{URL: deadURL + fragment, Params: url.Values{"EventType": {"onMessageAdded"}}, Policy: policy})
 		settle(t, env)
 		ds := env.Outbox.Deliveries()
 		require.Len(t, ds, 1)
-		assert.Equal(t, 3, ds[0].Attempts)
+		assert.Equal(t, wantAttempts, ds[0].Attempts)
 		assert.Equal(t, 0, ds[0].Status)
 		assert.NotEmpty(t, ds[0].Error)
+	}
+	t.Run("conversations: a refused connection is tried once more", func(t *testing.T) { refused(t, ConversationsDelivery, "", 2) })
+	t.Run("taskrouter: a refused connection is not retried", func(t *testing.T) { refused(t, TaskRouterDelivery, "", 1) })
+	t.Run("taskrouter: rc=3 retries a refused connection", func(t *testing.T) { refused(t, TaskRouterDelivery, "#rc=3", 4) })
+
+	t.Run("taskrouter: an invalid rp is 11243 and nothing is sent", func(t *testing.T) {
+		env := testEnv()
+		rc := newReceiver(t, always(204))
+		send(env, Webhook{URL: rc.srv.URL + "#rc=1&rp=5xx,sometimes", Params: url.Values{}, Policy: TaskRouterDelivery})
+		settle(t, env)
+		assert.Equal(t, int32(0), rc.calls.Load())
+		ds := env.Outbox.Deliveries()
+		require.Len(t, ds, 1)
+		assert.Equal(t, 0, ds[0].Attempts)
+		assert.Contains(t, ds[0].Error, "11243")
+	})
+
+	t.Run("taskrouter: rt bounds the wait for an answer", func(t *testing.T) {
+		env := testEnv()
+		rc := newReceiver(t, always(204))
+		rc.before = func(r *http.Request) {
+			select {
+			case <-time.After(2 * time.Second):
+			case <-r.Context().Done():
+			}
+		}
+		send(env, Webhook{URL: rc.srv.URL + "#rt=100&rc=0", Params: url.Values{}, Policy: TaskRouterDelivery})
+		settle(t, env)
+		ds := env.Outbox.Deliveries()
+		require.Len(t, ds, 1)
+		assert.Equal(t, 1, ds[0].Attempts)
+		assert.Equal(t, 0, ds[0].Status)
+		assert.NotEmpty(t, ds[0].Error, "timed out")
 	})
 
 	t.Run("bad URL is logged", func(t *testing.T) {
@@ -258,6 +305,72 @@ func TestOutboxRetries(t *testing.T) {
 		require.Len(t, ds, 1)
 		assert.NotEmpty(t, ds[0].Error)
 	})
+}
+
+func TestOutboxReplay(t *testing.T) {
+	env := testEnv()
+	rc := newReceiver(t, func(n int32) int {
+		if n == 1 {
+			return 500
+		}
+		return 200
+	})
+	params := url.Values{"EventType": {"onMessageAdded"}, "Body": {"again"}}
+	send(env, Webhook{URL: rc.srv.URL, Params: params, Source: "conversations", Policy: ConversationsDelivery})
+	settle(t, env)
+	first := env.Outbox.Deliveries()[0]
+	require.Equal(t, 500, first.Status)
+
+	d, ok := env.Outbox.Replay(first.ID)
+	require.True(t, ok)
+	assert.Equal(t, 200, d.Status)
+	assert.Equal(t, first.ID, d.ReplayOf)
+	assert.NotEqual(t, first.ID, d.ID)
+	got := rc.requests()
+	require.Len(t, got, 2)
+	assert.Equal(t, got[0].form, got[1].form, "the same webhook")
+	assert.Equal(t, got[0].signature, got[1].signature)
+	assert.Len(t, env.Outbox.Deliveries(), 2)
+
+	_, ok = env.Outbox.Replay(9999)
+	assert.False(t, ok)
+}
+
+func TestApplyOverrides(t *testing.T) {
+	for _, tc := range []struct {
+		url, wantURL string
+		want         DeliveryPolicy
+		wantErr      bool
+	}{
+		{"https://x/cb", "https://x/cb", TaskRouterDelivery, false},
+		{"https://x/cb#ct=1000&rt=2000&tt=3000&rc=2&rp=ct,rt", "https://x/cb", DeliveryPolicy{
+			ConnectTimeout: time.Second, ReadTimeout: 2 * time.Second, TotalTimeout: 3 * time.Second,
+			Retries: 2, RetryOn: RetryConnect | RetryRead, Overridable: true}, false},
+		{"https://x/cb#ct=1&rt=999999", "https://x/cb", DeliveryPolicy{
+			ConnectTimeout: 100 * time.Millisecond, ReadTimeout: 15 * time.Second, TotalTimeout: 15 * time.Second,
+			RetryOn: RetryConnect, Overridable: true}, false},
+		{"https://x/cb#rp=all", "https://x/cb", DeliveryPolicy{
+			ConnectTimeout: 5 * time.Second, ReadTimeout: 15 * time.Second, TotalTimeout: 15 * time.Second,
+			RetryOn: RetryConnect | RetryRead | Retry4xx | Retry5xx, Overridable: true}, false},
+		{"https://x/cb#rp=never", "https://x/cb", TaskRouterDelivery, true},
+		{"https://x/cb#rp=", "https://x/cb", TaskRouterDelivery, true},
+	} {
+		t.Run(tc.url, func(t *testing.T) {
+			gotURL, got, err := applyOverrides(tc.url, TaskRouterDelivery)
+			assert.Equal(t, tc.wantURL, gotURL)
+			if tc.wantErr {
+				require.Error(t, err)
+				assert.Contains(t, err.Error(), "11243")
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, tc.want, got)
+		})
+	}
+	gotURL, got, err := applyOverrides("https://x/cb#rc=5&rp=all", ConversationsDelivery)
+	require.NoError(t, err)
+	assert.Equal(t, "https://x/cb", gotURL)
+	assert.Equal(t, ConversationsDelivery, got, "Conversations documents no overrides")
 }
 
 func TestOutboxSettleWaitsForCascades(t *testing.T) {

@@ -100,7 +100,7 @@ func (s *Store) updateChannelStatus(ch *channel, status, routingStatus string) *
 	// The status changes first, so the hooks that the task updates and the
 	// conversation close trigger see a channel already being closed.
 	ch.Status = status
-	ch.DateUpdated = s.env.Now()
+	s.touchChannel(ch)
 	s.endChannelTasks(ch, want, "Interaction channel "+status)
 	if status == "closed" {
 		if c := s.conv.Conversation(ch.ConversationSid); c != nil && c.State != "closed" {

@@ -70,6 +70,7 @@ func (s *Store) openInteraction(nc newChannel, routing map[string]any, rt *routi
 	s.order = append(s.order, in)
 	s.channels[ch.Sid] = ch
 	s.convChannel[ch.ConversationSid] = ch
+	s.touchChannel(ch)
 	if nc.Customer.Address != "" {
 		s.addParticipant(ch, &participant{Type: "customer", MediaProperties: nc.CustomerMedia})
 	}

@@ -24,17 +24,18 @@ func (s *Store) addParticipant(ch *channel, pt *participant) *participant {
 	pt.DateCreated, pt.DateUpdated = now, now
 	s.participants[pt.Sid] = pt
 	ch.participants = append(ch.participants, pt)
-	ch.DateUpdated = now
+	s.touchChannel(ch)
 	if pt.TaskSid != "" {
 		s.taskAgent[pt.TaskSid] = pt
 	}
 	return pt
 }
 
-// handleListParticipants lists the channel's participants that are still in
-// it: a participant closed by an update (a parked or transferred agent) has
-// left the channel and is no longer listed, so looking up "the agent" by
-// worker finds the current one.
+// handleListParticipants lists the channel's participants. Whether one
+// closed by an update (a parked or transferred agent) is still listed is
+// undocumented (the list's schema has no status field): by default it has
+// left and is not; Behaviour.ClosedParticipantsListed keeps it, so that code
+// looking up "the agent" by worker meets the stale one too.
 func (s *Store) handleListParticipants(w http.ResponseWriter, r *http.Request) {
 	ch, err := s.lookupChannel(r, chi.URLParam(r, "isid"), chi.URLParam(r, "csid"))
 	if err != nil {
@@ -43,7 +44,7 @@ func (s *Store) handleListParticipants(w http.ResponseWriter, r *http.Request) {
 	}
 	out := make([]participantJSON, 0, len(ch.participants))
 	for _, pt := range ch.participants {
-		if pt.Status != "closed" {
+		if pt.Status != "closed" || s.env.Behaviour.ClosedParticipantsListed {
 			out = append(out, participantView(r, pt))
 		}
 	}

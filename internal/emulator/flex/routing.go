@@ -216,6 +216,11 @@ func (s *Store) createInviteTask(ch *channel, rt routingRequest, routing map[str
 		Timeout:      rt.Timeout,
 		WorkerSid:    rt.WorkerSid,
 		QueueSid:     rt.QueueSid,
+		// "When you specify a worker SID in your Interactions invite and that
+		// agent declines the invite …, the created task gets canceled but the
+		// conversation remains active without an agent."
+		// (https://www.twilio.com/docs/flex/developer/conversations/best-practices)
+		CancelOnReject: rt.WorkerSid != "",
 	})
 	if err != nil {
 		return nil, err
@@ -224,7 +229,7 @@ func (s *Store) createInviteTask(ch *channel, rt routingRequest, routing map[str
 	s.invites[inv.Sid] = inv
 	ch.invites = append(ch.invites, inv)
 	s.taskChannel[task.Sid] = ch
-	ch.DateUpdated = s.env.Now()
+	s.touchChannel(ch)
 	return inv, nil
 }
 

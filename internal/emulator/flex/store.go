@@ -105,6 +105,8 @@ type channel struct {
 	invites      []*invite
 	DateCreated  time.Time
 	DateUpdated  time.Time
+	// expiry deletes the channel after channelTTL without an update to it.
+	expiry *core.Timer
 }
 
 // customer is the contact's side of a channel.

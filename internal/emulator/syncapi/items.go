@@ -14,9 +14,6 @@ import (
 // maxData is Sync's limit on an item's serialized Data.
 const maxData = 16 << 10
 
-// maxItemPageSize is the Items list's largest page (the spec says 100).
-const maxItemPageSize = 100
-
 // itemJSON is the Map Item resource as the spec's sync.v1.service.sync_map.sync_map_item.
 type itemJSON struct {
 	Key         string          `json:"key"`
@@ -213,10 +210,6 @@ func (s *Store) listItems(w http.ResponseWriter, r *http.Request, m *syncMap) *c
 	}
 	if bounds != "inclusive" && bounds != "exclusive" {
 		return core.BadParam("Bounds", "must be inclusive or exclusive")
-	}
-	if n, err := strconv.Atoi(q.Get("PageSize")); err == nil && n > maxItemPageSize {
-		q.Set("PageSize", strconv.Itoa(maxItemPageSize))
-		r.URL.RawQuery = q.Encode()
 	}
 	items := m.sortedItems()
 	if order == "desc" {

@@ -86,6 +86,9 @@ func (s *Store) inMap(h func(http.ResponseWriter, *http.Request, *syncMap) *core
 		if m == nil {
 			return core.Errf(http.StatusNotFound, codeMapNotFound, "The requested resource %s was not found", r.URL.Path)
 		}
+		if err := s.charge(r, m); err != nil {
+			return err
+		}
 		return h(w, r, m)
 	})
 }

@@ -24,6 +24,7 @@ type Store struct {
 	env      *core.Env
 	services map[string]*service // by SID
 	seq      uint64              // creation order, for stable listings
+	limits   *limiter
 }
 
 type service struct {
@@ -57,7 +58,7 @@ type item struct {
 // New returns a store holding the default service (unique name "default",
 // SID core.SeedSID("IS", "default")).
 func New(env *core.Env) *Store {
-	s := &Store{env: env, services: make(map[string]*service)}
+	s := &Store{env: env, services: make(map[string]*service), limits: newLimiter()}
 	now := env.Now()
 	svc := &service{
 		sid:          core.SeedSID("IS", DefaultServiceName),
@@ -129,6 +130,7 @@ func (s *Store) removeMap(m *syncMap) {
 		it.timer.Stop()
 	}
 	delete(m.svc.maps, m.sid)
+	s.limits.forget(m.sid)
 	if m.uniqueName != "" {
 		delete(m.svc.mapsByName, m.uniqueName)
 	}

@@ -367,10 +367,6 @@ func TestListItems(t *testing.T) {
 	twilioErr(t, err, 400, 20001)
 	_, err = f.c.SyncV1.PageSyncMapItem("default", "m", (&syncv1.ListSyncMapItemParams{}).SetBounds("open"), "", "")
 	twilioErr(t, err, 400, 20001)
-
-	page, err = f.c.SyncV1.PageSyncMapItem("default", "m", (&syncv1.ListSyncMapItemParams{}).SetPageSize(500), "", "")
-	require.NoError(t, err)
-	assert.Equal(t, maxItemPageSize, page.Meta.PageSize, "the Items list caps pages at 100")
 }
 
 func TestTTLExpiry(t *testing.T) {

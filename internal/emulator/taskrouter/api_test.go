@@ -231,12 +231,14 @@ func TestWorkflows(t *testing.T) {
 	assert.Equal(t, good, *wf.Configuration)
 
 	bad := map[string]string{
-		"not json":       `{`,
-		"no routing":     `{}`,
-		"unknown queue":  `{"task_routing":{"default_filter":{"queue":"WQ00000000000000000000000000000000"}}}`,
-		"bad expression": `{"task_routing":{"filters":[{"expression":"a ==","targets":[{"queue":"` + everyone + `"}]}]}}`,
-		"no targets":     `{"task_routing":{"filters":[{"expression":"1==1","targets":[]}]}}`,
-		"bad target":     `{"task_routing":{"filters":[{"expression":"1==1","targets":[{"queue":"` + everyone + `","expression":"NOT"}]}]}}`,
+		"not json":                              `{`,
+		"no routing":                            `{}`,
+		"unknown queue":                         `{"task_routing":{"default_filter":{"queue":"WQ00000000000000000000000000000000"}}}`,
+		"bad expression":                        `{"task_routing":{"filters":[{"expression":"a ==","targets":[{"queue":"` + everyone + `"}]}]}}`,
+		"no targets":                            `{"task_routing":{"filters":[{"expression":"1==1","targets":[]}]}}`,
+		"bad target":                            `{"task_routing":{"filters":[{"expression":"1==1","targets":[{"queue":"` + everyone + `","expression":"NOT"}]}]}}`,
+		"null literal":                          `{"task_routing":{"filters":[{"expression":"x == null","targets":[{"queue":"` + everyone + `"}]}]}}`,
+		"first target without queue or default": `{"task_routing":{"filters":[{"expression":"1==1","targets":[{"timeout":5}]}]}}`,
 	}
 	for name, cfg := range bad {
 		t.Run(name, func(t *testing.T) {

@@ -33,7 +33,12 @@ func (s *Store) emit(ws *Workspace, eventType, description string, refs eventRef
 	p.Set("WorkspaceSid", ws.Sid)
 	p.Set("WorkspaceName", ws.FriendlyName)
 	p.Set("Timestamp", strconv.FormatInt(now.Unix(), 10))
-	p.Set("TimestampMs", strconv.FormatInt(now.UnixMilli(), 10))
+	// TimestampMs and TaskDateCreated are not in the event reference
+	// (docs/taskrouter/api/event/reference): present or not is a switch.
+	extras := s.env.Behaviour.TaskRouterEventTimestamps
+	if extras {
+		p.Set("TimestampMs", strconv.FormatInt(now.UnixMilli(), 10))
+	}
 
 	resourceType, resourceSid := "Workspace", ws.Sid
 	if t := refs.task; t != nil {
@@ -44,7 +49,9 @@ func (s *Store) emit(ws *Workspace, eventType, description string, refs eventRef
 		p.Set("TaskPriority", strconv.Itoa(t.Priority))
 		p.Set("TaskAssignmentStatus", t.AssignmentStatus)
 		p.Set("TaskVersion", strconv.Itoa(t.Version))
-		p.Set("TaskDateCreated", strconv.FormatInt(t.DateCreated.Unix(), 10))
+		if extras {
+			p.Set("TaskDateCreated", strconv.FormatInt(t.DateCreated.Unix(), 10))
+		}
 		p.Set("TaskTimeout", strconv.Itoa(t.Timeout))
 		p.Set("TaskChannelSid", t.TaskChannelSid)
 		p.Set("TaskChannelUniqueName", t.TaskChannelUniqueName)
@@ -93,7 +100,7 @@ func (s *Store) emit(ws *Workspace, eventType, description string, refs eventRef
 	}
 	p.Set("ResourceType", resourceType)
 	p.Set("ResourceSid", resourceSid)
-	s.env.Send(core.Webhook{URL: ws.EventCallbackURL, Method: "POST", Params: p, Source: "taskrouter"})
+	s.env.Send(core.Webhook{URL: ws.EventCallbackURL, Method: "POST", Params: p, Source: "taskrouter", Policy: core.TaskRouterDelivery})
 }
 
 func wantsEvent(filter, eventType string) bool {

@@ -54,6 +54,10 @@ func (s *Store) endReservation(ws *Workspace, r *Reservation, status string) {
 	if t == nil || status == ResCanceled {
 		return
 	}
+	if status == ResRejected && t.route.cancelOnReject {
+		_ = s.cancelTask(ws, t, "Reservation rejected by the invited worker")
+		return
+	}
 	if status == ResRejected || status == ResTimeout {
 		if t.route.excluded == nil {
 			t.route.excluded = map[string]bool{}
@@ -170,12 +174,43 @@ func (s *Store) cancelTask(ws *Workspace, t *Task, reason string) *core.Error {
 	return nil
 }
 
-// ended runs the OnTaskEnded hook and gives the freed capacity to waiting tasks.
+// taskRetention is how long a completed or canceled task stays: "canceled
+// is one of two terminal states for a Task (the other is completed), and the
+// Task is deleted five minutes after moving into this state"
+// (https://www.twilio.com/docs/taskrouter/lifecycle-task-state). The doc
+// says it of canceled; the emulator applies it to completed too, the worst
+// case for code that reads a task back after it ended.
+const taskRetention = 5 * time.Minute
+
+// ended runs the OnTaskEnded hook, gives the freed capacity to waiting
+// tasks, and schedules the task's deletion.
 func (s *Store) ended(ws *Workspace, t *Task) {
 	if s.OnTaskEnded != nil {
 		s.OnTaskEnded(t)
 	}
+	t.route.removal.Stop()
+	t.route.removal = s.env.Schedule(s.env.Now().Add(taskRetention), func() { s.removeTask(ws, t) })
 	s.dispatch(ws)
+}
+
+// removeTask forgets a task and its reservations, as the retention period
+// and DELETE do. It is a no-op for a task already gone.
+func (s *Store) removeTask(ws *Workspace, t *Task) {
+	if ws.task(t.Sid) != t {
+		return
+	}
+	t.route.stop()
+	t.route.removal.Stop()
+	kept := ws.Reservations[:0:0]
+	for _, res := range ws.Reservations {
+		if res.TaskSid == t.Sid {
+			res.timer.Stop()
+			continue
+		}
+		kept = append(kept, res)
+	}
+	ws.Reservations = kept
+	ws.Tasks = remove(ws.Tasks, t)
 }
 
 type reservationJSON struct {

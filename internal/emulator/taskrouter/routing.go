@@ -24,8 +24,11 @@ type taskRoute struct {
 	ttl      *core.Timer
 
 	// direct routing (TaskParams.WorkerSid / QueueSid) bypasses the workflow.
-	direct       bool
-	directWorker string
+	direct         bool
+	directWorker   string
+	cancelOnReject bool
+	// removal deletes a completed or canceled task (taskRetention).
+	removal *core.Timer
 }
 
 func (r *taskRoute) stop() {

@@ -108,16 +108,25 @@ func TestTransferSkipsWorkersInTheConversation(t *testing.T) {
 	}{
 		{"queue transfer skips alice", map[string]any{"transferTargetType": "queue", "transferQueueName": "Support",
 			"workerSidsInConversation": []any{alice}}, bob, "Support"},
-		{"no list: anyone in the queue", map[string]any{"transferTargetType": "queue", "transferQueueName": "Support"}, alice, "Support"},
+		{"empty list: anyone in the queue", map[string]any{"transferTargetType": "queue", "transferQueueName": "Support",
+			"workerSidsInConversation": []any{}}, alice, "Support"},
+		// NOT IN an absent list is false, and there is no null to test
+		// absence with: the service must always set the list.
+		{"no list: nobody", map[string]any{"transferTargetType": "queue", "transferQueueName": "Support"}, "", "Support"},
 		{"worker transfer", map[string]any{"transferTargetType": "worker", "transferTargetSid": bob}, bob, "Everyone"},
-		{"sales", map[string]any{"transferTargetType": "queue", "transferQueueName": "Sales"}, w.sid("WK", "carol"), "Sales"},
+		{"sales", map[string]any{"transferTargetType": "queue", "transferQueueName": "Sales",
+			"workerSidsInConversation": []any{}}, w.sid("WK", "carol"), "Sales"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			task := w.createTask(t, w.workflow("Chat Transfer"), tt.attrs)
 			assert.Equal(t, w.sid("WQ", tt.wantQue), *task.TaskQueueSid)
-			rsv := w.pending(t, *task.Sid)
-			assert.Equal(t, tt.want, *rsv.WorkerSid)
+			if tt.want == "" {
+				assert.Equal(t, "pending", string(*task.AssignmentStatus))
+			} else {
+				rsv := w.pending(t, *task.Sid)
+				assert.Equal(t, tt.want, *rsv.WorkerSid)
+			}
 			// Leave the workers idle-ordered as before: reject, then cancel.
 			_, err := w.tr.UpdateTask(w.ws, *task.Sid, (&trv1.UpdateTaskParams{}).SetAssignmentStatus("canceled"))
 			require.NoError(t, err)
@@ -304,7 +313,7 @@ func TestAttributeUpdateReroutesAPendingTask(t *testing.T) {
 	task := w.createTask(t, w.workflow("Chat Transfer"), map[string]any{"transferTargetType": "queue", "transferQueueName": "Support"})
 	assert.Equal(t, "pending", string(*task.AssignmentStatus), "no support worker")
 
-	b, _ := json.Marshal(map[string]any{"transferTargetType": "queue", "transferQueueName": "Sales"})
+	b, _ := json.Marshal(map[string]any{"transferTargetType": "queue", "transferQueueName": "Sales", "workerSidsInConversation": []any{}})
 	updated, err := w.tr.UpdateTask(w.ws, *task.Sid, (&trv1.UpdateTaskParams{}).SetAttributes(string(b)))
 	require.NoError(t, err)
 	assert.Equal(t, "reserved", string(*updated.AssignmentStatus))

@@ -132,7 +132,10 @@ func DefaultSeed() Seed {
 			},
 		}
 	}
-	notInConversation := "worker.sid NOT IN task.workerSidsInConversation OR task.workerSidsInConversation == null"
+	// As flex-project-template's Chat Transfer workflow: the list is always
+	// set on a transfer's task (TaskRouter's expressions have no null to test
+	// its absence with, and NOT IN an absent list is false).
+	notInConversation := "worker.sid NOT IN task.workerSidsInConversation"
 	queueFilter := func(q string) map[string]any {
 		return map[string]any{
 			"filter_friendly_name": "Transfer to " + q,
@@ -159,7 +162,7 @@ func DefaultSeed() Seed {
 				Configuration: map[string]any{"task_routing": map[string]any{
 					"filters": []any{map[string]any{
 						"filter_friendly_name": "Back to the original worker",
-						"expression":           "originalRouting.workerSid != null",
+						"expression":           `originalRouting.workerSid CONTAINS "WK"`,
 						"targets": []any{
 							map[string]any{"queue": "queue:Everyone", "known_worker_sid": "task.originalRouting.workerSid", "timeout": 60},
 							map[string]any{"queue": "queue:Everyone"},

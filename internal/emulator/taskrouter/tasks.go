@@ -25,6 +25,10 @@ type TaskParams struct {
 	// QueueSid alone puts the task straight in that queue (Twilio's
 	// TaskQueueSid), without evaluating a workflow.
 	QueueSid string
+	// CancelOnReject cancels the task when its worker rejects it, instead of
+	// putting it back to waiting: what Flex does to an invite naming a
+	// worker SID (see flex.createInviteTask).
+	CancelOnReject bool
 }
 
 const (
@@ -115,6 +119,7 @@ func (s *Store) CreateTask(p TaskParams) (*Task, *core.Error) {
 			_ = s.cancelTask(ws, t, ttlReason)
 		}
 	})
+	t.route.cancelOnReject = p.CancelOnReject
 	if direct {
 		t.route.direct, t.route.filterName = true, "Direct"
 		t.route.directWorker = p.WorkerSid
@@ -372,17 +377,7 @@ func (s *Store) deleteTask(w http.ResponseWriter, r *http.Request, ws *Workspace
 	if err := ifMatch(r, t.Version); err != nil {
 		return err
 	}
-	t.route.stop()
-	kept := ws.Reservations[:0:0]
-	for _, res := range ws.Reservations {
-		if res.TaskSid == t.Sid {
-			res.timer.Stop()
-			continue
-		}
-		kept = append(kept, res)
-	}
-	ws.Reservations = kept
-	ws.Tasks = remove(ws.Tasks, t)
+	s.removeTask(ws, t)
 	s.emit(ws, "task.deleted", "Task "+t.Sid+" deleted", eventRefs{task: t})
 	w.WriteHeader(http.StatusNoContent)
 	s.dispatch(ws)

@@ -86,6 +86,12 @@ func parseWorkflowConfig(ws *Workspace, text string) (*workflowConfig, *core.Err
 		}
 		return nil
 	}
+	if d := raw.TaskRouting.DefaultFilter; d != nil && d.Queue != "" {
+		if err := checkQueue(d.Queue); err != nil {
+			return nil, err
+		}
+		cfg.defaultQueue = d.Queue
+	}
 	for i, f := range raw.TaskRouting.Filters {
 		name := f.FriendlyName
 		if name == "" {
@@ -99,7 +105,7 @@ func parseWorkflowConfig(ws *Workspace, text string) (*workflowConfig, *core.Err
 			return nil, bad("filter " + name + " has no targets")
 		}
 		wf := wfFilter{name: name, match: m}
-		for _, t := range f.Targets {
+		for j, t := range f.Targets {
 			tg := wfTarget{queue: t.Queue, priority: t.Priority}
 			if t.Timeout != nil {
 				if *t.Timeout < 0 {
@@ -107,12 +113,24 @@ func parseWorkflowConfig(ws *Workspace, text string) (*workflowConfig, *core.Err
 				}
 				tg.timeout = *t.Timeout
 			}
-			if t.Queue == "" && t.KnownWorkerSid == "" && t.KnownWorkerFriendlyName == "" {
-				return nil, bad("filter " + name + ": a target needs a queue")
-			}
 			if t.Queue != "" {
 				if err := checkQueue(t.Queue); err != nil {
 					return nil, err
+				}
+			} else {
+				// A target without a queue keeps the task in the queue it is
+				// in — the previous target's — and only drops that target's
+				// worker expression, as the lifecycle doc's
+				// [{queue, timeout, expression}, {timeout}] example shows
+				// (docs/taskrouter/lifecycle-task-workflows-and-assignment).
+				// A first target has no previous one: the default_filter's
+				// queue stands in; without one there is nowhere to wait.
+				tg.queue = cfg.defaultQueue
+				if j > 0 {
+					tg.queue = wf.targets[j-1].queue
+				}
+				if tg.queue == "" && t.KnownWorkerSid == "" && t.KnownWorkerFriendlyName == "" {
+					return nil, bad("filter " + name + ": its first target has no queue and the workflow no default_filter to stand in")
 				}
 			}
 			if strings.TrimSpace(t.Expression) != "" {
@@ -145,12 +163,6 @@ func parseWorkflowConfig(ws *Workspace, text string) (*workflowConfig, *core.Err
 			wf.targets = append(wf.targets, tg)
 		}
 		cfg.filters = append(cfg.filters, wf)
-	}
-	if d := raw.TaskRouting.DefaultFilter; d != nil && d.Queue != "" {
-		if err := checkQueue(d.Queue); err != nil {
-			return nil, err
-		}
-		cfg.defaultQueue = d.Queue
 	}
 	return cfg, nil
 }

@@ -7,7 +7,8 @@
 //
 // Syntax, as Twilio documents it (docs/taskrouter/expression-syntax):
 //   - constants: strings in single or double quotes (a backslash escapes the
-//     next character), numbers (1, -2.5, 1e3), true, false; plus null.
+//     next character), numbers (1, -2.5, 1e3), true, false. There is no
+//     null: `x == null` is a syntax error, as on Twilio.
 //   - keys: name(.name | [index] | ['key'])*, resolved against the env map.
 //   - comparisons: == (or =), !=, <, >, <=, >=; list operators
 //     HAS (or ->), IN, NOT IN, CONTAINS (or **), and NOT HAS / NOT CONTAINS.
@@ -18,8 +19,8 @@
 // Semantics follow TaskRouter's SQL-like NULL: a key the document does not
 // hold (or holds as JSON null) resolves to NULL, and any comparison with NULL
 // is false — including !=, NOT IN, NOT HAS and NOT CONTAINS — rather than an
-// error. The one way to test for it is the null constant: `x == null` is true
-// when x is absent or null, `x != null` when it is present.
+// error. So an expression that must hold when a key is absent has to be
+// written without it (or the key always set).
 package expr
 
 import (
@@ -231,23 +232,9 @@ func number(v any) (float64, bool) {
 	return 0, false
 }
 
-func isNullLit(n node) bool {
-	for g, ok := n.(*groupNode); ok; g, ok = n.(*groupNode) {
-		n = g.x
-	}
-	l, ok := n.(*litNode)
-	return ok && l.v == nil
-}
-
 func compare(n *cmpNode, env map[string]any) bool {
 	l, lok := value(n.l, env)
 	r, rok := value(n.r, env)
-	if n.op == tEq || n.op == tNe {
-		// The null constant is the only way to ask about absence.
-		if isNullLit(n.l) || isNullLit(n.r) {
-			return (lok == rok) == (n.op == tEq)
-		}
-	}
 	if !lok || !rok {
 		return false
 	}

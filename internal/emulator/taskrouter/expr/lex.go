@@ -14,7 +14,6 @@ const (
 	tNumber
 	tTrue
 	tFalse
-	tNull
 	tAnd
 	tOr
 	tNot
@@ -37,7 +36,7 @@ const (
 
 var kindNames = map[tokKind]string{
 	tEOF: "end of expression", tIdent: "identifier", tString: "string", tNumber: "number",
-	tTrue: "true", tFalse: "false", tNull: "null", tAnd: "AND", tOr: "OR", tNot: "NOT",
+	tTrue: "true", tFalse: "false", tAnd: "AND", tOr: "OR", tNot: "NOT",
 	tIn: "IN", tHas: "HAS", tContains: "CONTAINS", tEq: "==", tNe: "!=", tLt: "<", tGt: ">",
 	tLe: "<=", tGe: ">=", tLParen: "(", tRParen: ")", tLBrack: "[", tRBrack: "]", tComma: ",", tDot: ".",
 }
@@ -48,7 +47,7 @@ func (k tokKind) String() string { return kindNames[k] }
 // write both `IN` and `in`).
 var keywords = map[string]tokKind{
 	"and": tAnd, "or": tOr, "not": tNot, "in": tIn, "has": tHas, "contains": tContains,
-	"true": tTrue, "false": tFalse, "null": tNull,
+	"true": tTrue, "false": tFalse,
 }
 
 type token struct {
@@ -148,6 +147,12 @@ func (l *lexer) next(afterDot bool) (token, error) {
 		if !afterDot {
 			if k, ok := keywords[strings.ToLower(word)]; ok {
 				return token{kind: k, pos: start, text: word}, nil
+			}
+			// TaskRouter's constants are strings, numbers and booleans
+			// (docs/taskrouter/expression-syntax): there is no null, and a
+			// workflow that leans on one would not be accepted by Twilio.
+			if strings.EqualFold(word, "null") {
+				return token{}, errAt(start, "null is not a TaskRouter constant (constants are strings, numbers and booleans; test a list that may be absent with HAS or IN, or always set it)")
 			}
 		}
 		return token{kind: tIdent, pos: start, text: word}, nil

@@ -45,7 +45,7 @@ type (
 		neg  bool
 		l, r node
 	}
-	// litNode is a constant: string, float64, bool or nil (null).
+	// litNode is a constant: string, float64 or bool.
 	litNode struct{ v any }
 	// listNode is a list literal such as ['sms','whatsapp'].
 	listNode struct{ items []node }
@@ -225,8 +225,6 @@ func (p *parser) parseOperand() (node, error) {
 		return &litNode{v: f}, p.advance(false)
 	case tTrue, tFalse:
 		return &litNode{v: t.kind == tTrue}, p.advance(false)
-	case tNull:
-		return &litNode{v: nil}, p.advance(false)
 	case tLParen:
 		if err := p.advance(false); err != nil {
 			return nil, err
@@ -368,10 +366,8 @@ func (n *litNode) write(b *strings.Builder) {
 		writeQuoted(b, v)
 	case float64:
 		b.WriteString(strconv.FormatFloat(v, 'g', -1, 64))
-	case bool:
-		b.WriteString(strconv.FormatBool(v))
 	default:
-		b.WriteString("null")
+		b.WriteString(strconv.FormatBool(v.(bool)))
 	}
 }
 
