@@ -26,7 +26,7 @@ import (
 // the warning mark; no other key is ever rewritten.
 const InactivityAttributeKey = "flexhooksInactivity"
 
-// InactivityRecordMap and InactivityClaimMap are spread over RecordShards
+// InactivityRecordMap and InactivityClaimMap are spread over IndexShards
 // Maps each ("{name}_{xx}", ShardedMap by the item's key), since every
 // accepted conversation writes them: one Map would cap the contact centre
 // at 20 accepts a second (docs/scaling.md). Records armed before the maps

@@ -2,6 +2,7 @@ package webhooks
 
 import (
 	"context"
+	"fmt"
 	"hash/fnv"
 	"strings"
 	"sync"
@@ -14,8 +15,9 @@ import (
 // on any of its items counting toward the Map
 // (https://www.twilio.com/docs/sync/limits). One Map per kind of state
 // would cap the whole contact centre at a couple of new conversations a
-// second, so each kind is spread over RecordShards Maps named
-// "{kind}_{xx}", xx two hex digits of the key the state is found by: the
+// second, so each kind is spread over many Maps (RecordShards for
+// records, IndexShards for the rest) named
+// "{kind}_{xx}", xx hex digits of the key the state is found by: the
 // conversation SID for a record, the profile ID for a profile and its
 // index entries (a profile's listing stays one range read), the task SID
 // for a contact, the token digest for a client token. SIDs and profile IDs
@@ -28,28 +30,52 @@ import (
 // legacyRecheck), an item missing from its shard is looked for there and
 // copied forward into the shard (legacy.go's fallback).
 
-// RecordShards is how many Maps each kind of per-conversation state is
-// spread over: 256, two hex digits.
-const RecordShards = 256
+// How many Maps each kind is spread over. Records get sixteen times more
+// than the rest: Sync limits objects holding items over 1 KiB harder (down
+// to 2 writes/s from 10 KiB, https://www.twilio.com/docs/sync/limits), and a
+// record with a few contacts, or a persistent chat's history, is past 1 KiB.
+// Profiles, index entries, contacts, tokens and inactivity items are small.
+const (
+	RecordShards = 4096 // three hex digits
+	IndexShards  = 256  // two hex digits
+)
 
-// shardOf is the shard of a key: its last two characters when they are hex
-// digits (every SID and profile ID), else a hash of it.
-func shardOf(key string) string {
-	const hexdigits = "0123456789abcdef"
-	if n := len(key); n >= 2 {
-		a, b := strings.ToLower(key[n-2:n-1]), strings.ToLower(key[n-1:])
-		if strings.Contains(hexdigits, a) && strings.Contains(hexdigits, b) {
-			return a + b
+// shardDigits is how many hex digits name a kind's shard.
+func shardDigits(kind string) int {
+	if kind == InteractionRecordMap {
+		return 3
+	}
+	return 2
+}
+
+// shardOf is the shard of a key, digits hex digits: its last digits when
+// they are hex (every SID and profile ID), else a hash of it.
+func shardOf(key string, digits int) string {
+	if n := len(key); n >= digits {
+		if tail := strings.ToLower(key[n-digits:]); strings.Trim(tail, "0123456789abcdef") == "" {
+			return tail
 		}
 	}
 	h := fnv.New32a()
 	_, _ = h.Write([]byte(key))
-	s := h.Sum32() % RecordShards
-	return string([]byte{hexdigits[s>>4], hexdigits[s&15]})
+	return fmt.Sprintf("%0*x", digits, h.Sum32()%(1<<(4*digits)))
 }
 
 // ShardedMap is the Map of kind (a legacy single Map's name) that holds key.
-func ShardedMap(kind, key string) string { return kind + "_" + shardOf(key) }
+func ShardedMap(kind, key string) string { return kind + "_" + shardOf(key, shardDigits(kind)) }
+
+// ShardNames names every Map of a sharded kind: what an operator lists to
+// see or remove the kind's state, and what a deployment may create ahead
+// of its first use (a Map's first write otherwise creates it: two more
+// calls, once).
+func ShardNames(kind string) []string {
+	digits := shardDigits(kind)
+	out := make([]string, 0, 1<<(4*digits))
+	for i := range 1 << (4 * digits) {
+		out = append(out, fmt.Sprintf("%s_%0*x", kind, digits, i))
+	}
+	return out
+}
 
 // RecordMap is the Map holding a conversation's record.
 func RecordMap(conversationSid string) string {

@@ -15,7 +15,7 @@ import (
 )
 
 // Sync maps of the interaction records. Each per-conversation kind is
-// spread over RecordShards Maps named "{kind}_{xx}" (interaction_storage.go:
+// spread over many Maps named "{kind}_{xx}" (interaction_storage.go:
 // RecordMap, ProfileMapOf, ProfileIndexMapOf, ContactMapOf); the names
 // below are the kinds, and the single Maps of earlier versions, still read
 // as a fallback while they hold items.

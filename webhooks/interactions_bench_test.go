@@ -38,13 +38,11 @@ var recordMaps = append([]string{webhooks.InteractionCounterMap, "flexhooks_park
 	withShards(webhooks.InteractionRecordMap, webhooks.ProfileMap, webhooks.ProfileInteractionsMap, webhooks.ContactMap,
 		webhooks.InactivityRecordMap, webhooks.InactivityClaimMap)...)
 
-// withShards names every shard of the sharded kinds (webhooks.ShardedMap).
+// withShards names every shard of the sharded kinds (webhooks.ShardNames).
 func withShards(kinds ...string) []string {
 	var out []string
 	for _, kind := range kinds {
-		for i := range webhooks.RecordShards {
-			out = append(out, fmt.Sprintf("%s_%02x", kind, i))
-		}
+		out = append(out, webhooks.ShardNames(kind)...)
 	}
 	return out
 }
@@ -92,7 +90,7 @@ func isRecordCall(c call) bool {
 		webhooks.ProfileInteractionsMap, webhooks.ContactMap} {
 		// The kind's single map, or one of its shards (m_xx).
 		if strings.Contains(c.Path, "/Maps/"+m+"/") || strings.HasSuffix(c.Path, "/Maps/"+m) ||
-			regexp.MustCompile("/Maps/"+m+"_[0-9a-f]{2}(/|$)").MatchString(c.Path) {
+			regexp.MustCompile("/Maps/"+m+"_[0-9a-f]{2,3}(/|$)").MatchString(c.Path) {
 			return true
 		}
 	}

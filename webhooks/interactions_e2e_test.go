@@ -168,7 +168,7 @@ func (w *recordsWorld) syncItems(mapName string) map[string]map[string]any {
 		} `json:"sync"`
 	}
 	w.State(&st)
-	shard := regexp.MustCompile("^" + regexp.QuoteMeta(mapName) + "(_[0-9a-f]{2})?$")
+	shard := regexp.MustCompile("^" + regexp.QuoteMeta(mapName) + "(_[0-9a-f]{2,3})?$")
 	out := map[string]map[string]any{}
 	for _, svc := range st.Sync.Services {
 		for _, m := range svc.Maps {

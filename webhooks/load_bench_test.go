@@ -231,7 +231,7 @@ func runLoad(b *testing.B, rate, seconds int) *loadResult {
 			if c.Host == "iam.twilio.com" {
 				continue
 			}
-			k := c.Host + " " + c.Method + " " + regexp.MustCompile(`_[0-9a-f]{2}$`).ReplaceAllString(syncObject(c), "_xx")
+			k := c.Host + " " + c.Method + " " + regexp.MustCompile(`_[0-9a-f]{2,3}$`).ReplaceAllString(syncObject(c), "_xx")
 			if c.Host != "sync.twilio.com" {
 				k = c.Host + " " + c.Method + " " + regexp.MustCompile(`[A-Z]{2}[0-9a-f]{32}`).ReplaceAllString(c.Path, "*")
 			} else if strings.HasPrefix(syncObject(c), "Maps/ParkedInteractions_") {

@@ -36,7 +36,7 @@ import (
 
 // ClientTokenMap holds POST /persistent-chat's client tokens: key the
 // token's SHA-256 (hex), data clientTokenEntry, TTL ClientTokenTTL; spread
-// over RecordShards Maps by the key (ShardedMap). Tokens claimed in the
+// over IndexShards Maps by the key (ShardedMap). Tokens claimed in the
 // single Map of earlier versions are not looked for: a replay of one does
 // the (idempotent) link again.
 const ClientTokenMap = "flexhooks_persistent_chat_tokens"
