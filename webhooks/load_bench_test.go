@@ -50,7 +50,10 @@ import (
 // own /metrics, so that the load generator's calls are not counted), and
 // p50/p99 of the operations the generator times. "Capacity" then reports
 // the highest rate at which no Sync object went over Twilio's 20 reads and
-// 20 writes a second, nothing was throttled and the generator kept up.
+// 20 writes a second, nothing was throttled and the generator kept up (on
+// pace, at most 1 % of conversations lost to the machine's own load).
+// LOAD_BREAKDOWN=1 also logs the service's calls per conversation by
+// product, method, Sync map kind and status.
 func BenchmarkSustainedLoad(b *testing.B) {
 	var (
 		mu       sync.Mutex
@@ -145,8 +148,12 @@ func (r *loadResult) busiest() (reads, writes *objectRate) {
 func (r *loadResult) withinLimits() bool {
 	reads, writes := r.busiest()
 	achieved := float64(r.started) / r.elapsed.Seconds()
+	// A conversation fails when the machine running the emulator, the
+	// replicas and the generator falls behind (a close that found no record
+	// for 15 s): tolerated up to 1 %, since it measures this machine, not
+	// Twilio's limits.
 	return reads.reads <= syncLimit && writes.writes <= syncLimit && r.throttled == 0 &&
-		achieved >= 0.95*float64(r.rate) && r.failed == 0
+		achieved >= 0.95*float64(r.rate) && r.failed*100 <= r.started
 }
 
 func (r *loadResult) report(b *testing.B) {
