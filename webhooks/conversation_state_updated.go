@@ -96,7 +96,7 @@ func (in *Inactivity) StateUpdated(ctx context.Context, ev ConversationStateEven
 	at := eventTime(ev)
 	claimKey := func() string { return ev.ConversationSid + "_" + at.UTC().Format("20060102T150405.000Z") }
 	claim := func() error {
-		return in.tw.CreateSyncMapItem(ctx, InactivityClaimMap, claimKey(), claimData{At: at}, inactivityClaimTTL)
+		return in.tw.CreateSyncMapItem(ctx, ShardedMap(InactivityClaimMap, claimKey()), claimKey(), claimData{At: at}, inactivityClaimTTL)
 	}
 
 	var (
@@ -113,7 +113,7 @@ func (in *Inactivity) StateUpdated(ctx context.Context, ev ConversationStateEven
 			}
 		},
 		func() { conv, convErr = in.tw.FetchConversation(ctx, ev.ConversationSid) },
-		func() { item, recErr = in.tw.FetchSyncMapItem(ctx, InactivityRecordMap, ev.ConversationSid) },
+		func() { item, recErr = in.fetchRecord(ctx, ev.ConversationSid) },
 		func() { msgs, msgErr = in.tw.RecentMessages(ctx, ev.ConversationSid, recentMessages) },
 		func() { park, parkErr = in.tw.FetchSyncMapItem(ctx, ParkClaimMap, ev.ConversationSid) },
 	)
@@ -406,7 +406,7 @@ func (in *Inactivity) release(ctx context.Context, key string, created error) {
 func (in *Inactivity) releaseHeld(ctx context.Context, key string) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
-	if err := in.tw.DeleteSyncMapItem(ctx, InactivityClaimMap, key); err != nil && !isNotFound(err) {
+	if err := in.tw.DeleteSyncMapItem(ctx, ShardedMap(InactivityClaimMap, key), key); err != nil && !isNotFound(err) {
 		in.log.WarnContext(ctx, "inactivity: releasing the claim", "key", key, "error", err)
 	}
 }

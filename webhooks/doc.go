@@ -56,9 +56,12 @@
 //
 // Interaction records (interaction_record.go, interactions.go,
 // interactions_api.go, profiles.go) keep one record per conversation in the
-// Sync map "flexhooks_interactions": facts (each task's creation, accept and
-// end, the first agent reply, the close and its kind) from which the state,
-// reason, wait time and duration are derived, so that replayed, duplicated
+// Sync maps "flexhooks_interactions_{xxx}" (interaction_storage.go spreads
+// every kind over many maps; interaction_cache.go and
+// interaction_numbers.go keep the calls down): facts (each task's
+// creation, accept and end, the first agent reply, the close and its
+// kind) from which the state, reason, wait time and duration are
+// derived, so that replayed, duplicated
 // and late events give the same record; writes are conditional on the
 // item's revision. They follow park, unpark and transfer through the tasks
 // those make, and never fail what they observe (docs/interactions.md).

@@ -26,6 +26,14 @@ import (
 // the warning mark; no other key is ever rewritten.
 const InactivityAttributeKey = "flexhooksInactivity"
 
+// InactivityRecordMap and InactivityClaimMap are spread over IndexShards
+// Maps each ("{name}_{xx}", ShardedMap by the item's key), since every
+// accepted conversation writes them: one Map would cap the contact centre
+// at 20 accepts a second (docs/scaling.md). Records armed before the maps
+// were spread are read from the single Map when their shard lacks them
+// (fetchRecord); claims live a day, and a claim left in the single Map
+// matters only to an inactivity that straddles the upgrade.
+//
 // InactivityRecordMap holds one InactivityRecord per conversation, keyed by
 // conversation SID.
 const InactivityRecordMap = "flexhooks_inactivity"
@@ -247,4 +255,19 @@ func noticeKind(m Message) string {
 func stringAttr(m map[string]any, key string) string {
 	s, _ := m[key].(string)
 	return s
+}
+
+// fetchRecord reads a conversation's inactivity record from its shard, or
+// from the single Map of earlier versions when the shard has none. The
+// fallback costs a read only when a timer fires on a conversation this
+// version did not arm.
+func (in *Inactivity) fetchRecord(ctx context.Context, csid string) (SyncItem, error) {
+	it, err := in.tw.FetchSyncMapItem(ctx, ShardedMap(InactivityRecordMap, csid), csid)
+	if !isNotFound(err) {
+		return it, err
+	}
+	if old, lerr := in.tw.FetchSyncMapItem(ctx, InactivityRecordMap, csid); lerr == nil || !isNotFound(lerr) {
+		return old, lerr
+	}
+	return it, err
 }

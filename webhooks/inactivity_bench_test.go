@@ -9,7 +9,6 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	syncv1 "github.com/twilio/twilio-go/rest/sync/v1"
 
 	"github.com/flexhooks/flexhooks/internal/emulator"
 	"github.com/flexhooks/flexhooks/webhooks"
@@ -20,10 +19,7 @@ import (
 // map creates it first, which costs two more round trips once.
 func (w *inactivityWorld) createMaps() {
 	w.t.Helper()
-	for _, name := range []string{webhooks.InactivityRecordMap, webhooks.InactivityClaimMap} {
-		_, err := w.Twilio.SyncV1.CreateSyncMap("default", (&syncv1.CreateSyncMapParams{}).SetUniqueName(name))
-		require.NoError(w.t, err)
-	}
+	createSyncMaps(w.t, w.Twilio, withShards(webhooks.InactivityRecordMap, webhooks.InactivityClaimMap))
 }
 
 // acceptEvent is the reservation.accepted TaskRouter sends for the task.

@@ -450,7 +450,7 @@ func TestInactivityFaults(t *testing.T) {
 		name  string
 		fault emulator.Fault
 	}{
-		{"claim fails", emulator.Fault{Host: "sync.twilio.com", Method: "POST", Path: "flexhooks_inactivity_claims/Items$", Status: 503, Times: 1}},
+		{"claim fails", emulator.Fault{Host: "sync.twilio.com", Method: "POST", Path: "flexhooks_inactivity_claims_[0-9a-f]{2}/Items$", Status: 503, Times: 1}},
 		{"conversation fetch fails", emulator.Fault{Host: "conversations.twilio.com", Method: "GET", Path: "/Conversations/CH[0-9a-f]+$", Status: 500, Times: 1}},
 		{"notice fails", emulator.Fault{Host: "conversations.twilio.com", Method: "POST", Path: "/Messages$", Status: 500, Times: 1}},
 		{"close fails after the notice", emulator.Fault{Host: "flex-api.twilio.com", Method: "POST", Path: "/Channels/UO", Status: 500, Times: 1}},

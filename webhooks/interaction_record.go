@@ -92,6 +92,9 @@ type InteractionRecord struct {
 
 	// opened is true on the copy the replica that created the record holds.
 	opened bool
+	// firstContact is true on that copy when its opening also made the
+	// customer's profile: the customer has no past interaction.
+	firstContact bool
 }
 
 // RecordTask is one task of the conversation: a contact.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"log/slog"
 	"math/rand/v2"
 	"slices"
@@ -15,13 +14,18 @@ import (
 	"github.com/flexhooks/flexhooks"
 )
 
-// Sync maps of the interaction records.
+// Sync maps of the interaction records. Each per-conversation kind is
+// spread over many Maps named "{kind}_{xx}" (interaction_storage.go:
+// RecordMap, ProfileMapOf, ProfileIndexMapOf, ContactMapOf); the names
+// below are the kinds, and the single Maps of earlier versions, still read
+// as a fallback while they hold items.
 const (
 	// InteractionRecordMap holds one record per conversation, keyed by
 	// conversation SID (data: InteractionRecord).
 	InteractionRecordMap = "flexhooks_interactions"
 	// InteractionCounterMap holds the number counter, item
-	// InteractionCounterKey ({"last": n}), advanced with If-Match.
+	// InteractionCounterKey ({"last": n}), advanced with If-Match a block
+	// of numbers at a time (interaction_numbers.go).
 	InteractionCounterMap = "flexhooks_counters"
 	InteractionCounterKey = "interactionNumber"
 	// ProfileMap holds the channel user profiles, keyed by profile ID.
@@ -40,9 +44,13 @@ type InteractionTwilio interface {
 	// CreateSyncMapItem creates the item (and its map); ECONFLICT (54208)
 	// when the key exists.
 	CreateSyncMapItem(ctx context.Context, mapName, key string, data any, ttl time.Duration) error
+	// CreateSyncMapItemRevision creates like CreateSyncMapItem (no TTL)
+	// and returns the item's revision.
+	CreateSyncMapItemRevision(ctx context.Context, mapName, key string, data any) (string, error)
 	// UpdateSyncMapItem replaces the item's data if its revision is still
-	// revision: ECONFLICT (412, 54205) when someone changed it since.
-	UpdateSyncMapItem(ctx context.Context, mapName, key string, data any, revision string) error
+	// revision: ECONFLICT (412, 54205) when someone changed it since. It
+	// returns the new revision.
+	UpdateSyncMapItem(ctx context.Context, mapName, key string, data any, revision string) (string, error)
 	// DeleteSyncMapItem is ENOTFOUND when the item or the map does not exist.
 	DeleteSyncMapItem(ctx context.Context, mapName, key string) error
 	// ListSyncMapItemsAfter lists up to limit items whose keys sort after
@@ -89,6 +97,10 @@ type Interactions struct {
 	now func() time.Time
 	// opened runs after this replica opens a record (OnOpened).
 	opened func(ctx context.Context, rec *InteractionRecord, ev TaskRouterEvent)
+
+	records *recordCache
+	numbers numberBlock
+	legacy  legacyMaps
 }
 
 // NewInteractions returns the interaction records over tw. log may be nil.
@@ -102,7 +114,7 @@ func NewInteractions(tw InteractionTwilio, cfg InteractionsConfig, log *slog.Log
 	if cfg.NumberDigits <= 0 {
 		cfg.NumberDigits = 7
 	}
-	return &Interactions{tw: tw, cfg: cfg, log: log, now: time.Now}
+	return &Interactions{tw: tw, cfg: cfg, log: log, now: time.Now, records: newRecordCache()}
 }
 
 // InteractionEventTypes are the TaskRouter events records use.
@@ -122,6 +134,10 @@ type openFacts struct {
 	Channel         string
 	CustomerAddress string
 	CustomerName    string
+	// createFirst: the event is most likely the conversation's first (an
+	// inbound task's creation), so the record is created without reading
+	// first; a record already there (54208) is read and merged into.
+	createFirst bool
 }
 
 // OnTaskEvent records what a TaskRouter event says about a conversation's
@@ -139,27 +155,39 @@ func (in *Interactions) OnTaskEvent(ctx context.Context, ev TaskRouterEvent) err
 	if !ok {
 		return nil
 	}
-	newTask := false
-	recordTask := func(r *InteractionRecord) bool {
-		newTask = !slices.ContainsFunc(r.Tasks, func(t RecordTask) bool { return t.Sid == f.Sid })
-		return r.recordTask(f)
-	}
 	ended := !f.EndedAt.IsZero()
 	var (
 		rec                *InteractionRecord
 		conv               Conversation
 		err, convErr       error
 		indexErr, catchErr error
+		newTask            bool
+		convDone           chan struct{}
 	)
-	fns := []func(){func() { rec, err = in.update(ctx, csid, &open, recordTask) }}
+	fns := []func(){}
 	switch {
 	case ev.EventType == "task.created":
 		// The contact index entry is written alongside: a task is
 		// created once, and a replay's 54208 is harmless.
 		fns = append(fns, func() { indexErr = in.indexContact(ctx, f.Sid, csid) })
+		open.createFirst = f.Reason == ContactInbound
 	case ended:
-		fns = append(fns, func() { conv, convErr = in.tw.FetchConversation(ctx, csid) })
+		convDone = make(chan struct{})
+		fns = append(fns, func() { defer close(convDone); conv, convErr = in.tw.FetchConversation(ctx, csid) })
 	}
+	recordTask := func(r *InteractionRecord) bool {
+		newTask = !slices.ContainsFunc(r.Tasks, func(t RecordTask) bool { return t.Sid == f.Sid })
+		changed := r.recordTask(f)
+		if convDone != nil {
+			// One write for both facts: the end, and the close it shows.
+			<-convDone
+			if convErr == nil && conv.State == "closed" || isNotFound(convErr) {
+				changed = r.recordClosed(f.EndedAt) || changed
+			}
+		}
+		return changed
+	}
+	fns = append(fns, func() { rec, err = in.update(ctx, csid, &open, recordTask) })
 	parallel(fns...)
 	if err == nil && newTask {
 		var more []func()
@@ -174,9 +202,6 @@ func (in *Interactions) OnTaskEvent(ctx context.Context, ev TaskRouterEvent) err
 		}
 	}
 	opened := err == nil && rec != nil && rec.opened
-	if err == nil && ended && (convErr == nil && conv.State == "closed" || isNotFound(convErr)) {
-		_, err = in.update(ctx, csid, nil, func(r *InteractionRecord) bool { return r.recordClosed(f.EndedAt) })
-	}
 	in.gap(ctx, csid, ev.EventType, errors.Join(err, indexErr, catchErr))
 	if opened && !ended && in.opened != nil {
 		in.opened(ctx, rec, ev)
@@ -326,7 +351,7 @@ type contactEntry struct {
 
 // indexContact records which conversation a task (a contact) belongs to.
 func (in *Interactions) indexContact(ctx context.Context, taskSid, csid string) error {
-	err := in.tw.CreateSyncMapItem(ctx, ContactMap, taskSid, contactEntry{ConversationSid: csid}, 0)
+	err := in.tw.CreateSyncMapItem(ctx, ContactMapOf(taskSid), taskSid, contactEntry{ConversationSid: csid}, 0)
 	if isConflict(err) {
 		return nil
 	}
@@ -353,21 +378,38 @@ const maxUpdateAttempts = 8
 // update applies mutate to the conversation's record under If-Match and
 // returns the record as stored. When there is no record yet, open (when
 // not nil) opens one; else it is ENOTFOUND. mutate reports whether it
-// changed anything: nothing changed, nothing is written.
+// changed anything: nothing changed, nothing is written. mutate records
+// facts: applied to a copy that knows less than Sync's, it changes nothing
+// only if it would change nothing in Sync's either (see recordCache).
 func (in *Interactions) update(ctx context.Context, csid string, open *openFacts, mutate func(*InteractionRecord) bool) (*InteractionRecord, error) {
 	return in.apply(ctx, csid, nil, "", open, func(r *InteractionRecord) (bool, error) { return mutate(r), nil })
 }
+
+// errNotRead stands for a record not read because it is created first.
+var errNotRead = &flexhooks.Error{Code: flexhooks.ENOTFOUND, Message: "record not read: created first"}
 
 // apply is update's loop for a change that may refuse (its error is
 // returned as it is and nothing is written), starting from rec at revision
 // rev when the caller has read them already (nil: read here), which saves
 // a round trip; after a lost race the record is read again and the change
-// applied anew.
+// applied anew. Without rec, the cached copy is tried first (tryCached):
+// change must then be one that only adds facts, or sets what is set once.
 func (in *Interactions) apply(ctx context.Context, csid string, rec *InteractionRecord, rev string, open *openFacts, change func(*InteractionRecord) (bool, error)) (*InteractionRecord, error) {
+	defer in.records.lock(csid)()
+	if rec == nil {
+		if done, err := in.tryCached(ctx, csid, change); done != nil || err != nil {
+			return done, err
+		}
+	}
+	createFirst := open != nil && open.createFirst && !in.legacyHas(ctx, InteractionRecordMap)
 	lostKey := "" // the profile index entry of a create that lost the race
 	for attempt := range maxUpdateAttempts {
 		var err error
-		if rec == nil {
+		switch {
+		case rec != nil:
+		case createFirst:
+			err, createFirst = errNotRead, false
+		default:
 			rec, rev, err = in.load(ctx, csid)
 		}
 		switch {
@@ -393,7 +435,10 @@ func (in *Interactions) apply(ctx context.Context, csid string, rec *Interaction
 		if !changed {
 			return rec, nil
 		}
-		err = in.tw.UpdateSyncMapItem(ctx, InteractionRecordMap, csid, rec, rev)
+		newRev, err := in.tw.UpdateSyncMapItem(ctx, RecordMap(csid), csid, rec, rev)
+		if err == nil {
+			in.records.put(csid, rec, newRev)
+		}
 		if !isConflict(err) {
 			return rec, err
 		}
@@ -403,9 +448,51 @@ func (in *Interactions) apply(ctx context.Context, csid string, rec *Interaction
 	return nil, flexhooks.Errorf(flexhooks.EUNAVAILABLE, "interaction record of %s: too many concurrent changes, try again", csid)
 }
 
-// load fetches a record and its revision.
+// tryCached applies change to the cached copy of the record: when it
+// changes nothing there, it changes nothing in Sync either, and the copy is
+// the answer with no call made; otherwise, while guessing pays
+// (recordCache.guess), the change is written with the cached revision. A
+// nil record and error: nothing settled, read and write as usual.
+func (in *Interactions) tryCached(ctx context.Context, csid string, change func(*InteractionRecord) (bool, error)) (*InteractionRecord, error) {
+	c, rev, ok := in.records.get(csid)
+	if !ok {
+		return nil, nil
+	}
+	changed, err := change(c)
+	switch {
+	case err != nil:
+		return nil, nil // refused on the copy: let the stored record decide
+	case !changed:
+		return c, nil
+	case !in.records.guess():
+		return nil, nil
+	}
+	newRev, err := in.tw.UpdateSyncMapItem(ctx, RecordMap(csid), csid, c, rev)
+	if err == nil || isConflict(err) {
+		in.records.guessed(err == nil)
+	}
+	switch {
+	case err == nil:
+		in.records.put(csid, c, newRev)
+		return c, nil
+	case isConflict(err), isNotFound(err):
+		return nil, nil
+	}
+	return nil, err
+}
+
+// load fetches a record and its revision, and caches them.
 func (in *Interactions) load(ctx context.Context, csid string) (*InteractionRecord, string, error) {
-	return fetchItem[InteractionRecord](ctx, in.tw, InteractionRecordMap, csid, "interaction record of "+csid)
+	it, err := in.fetchSharded(ctx, InteractionRecordMap, RecordMap(csid), csid)
+	if err != nil {
+		return nil, "", err
+	}
+	rec := new(InteractionRecord)
+	if err := json.Unmarshal(it.Data, rec); err != nil {
+		return nil, "", &flexhooks.Error{Code: flexhooks.EINTERNAL, Message: "interaction record of " + csid + " is not readable", Err: err}
+	}
+	in.records.put(csid, rec, it.Revision)
+	return rec, it.Revision, nil
 }
 
 // fetchItem fetches a Sync map item and decodes its data as a T; what
@@ -441,6 +528,7 @@ func (in *Interactions) create(ctx context.Context, csid string, open openFacts,
 	var (
 		number             string
 		prof               *Profile
+		madeProfile        bool
 		numErr, profErr    error
 		indexErr           error
 		haveProfileAddress = open.CustomerAddress != "" && open.Channel != ""
@@ -449,11 +537,12 @@ func (in *Interactions) create(ctx context.Context, csid string, open openFacts,
 	if haveProfileAddress {
 		// The key carries the opening time as this writer sees it; a
 		// concurrent writer that saw another task first writes another key.
-		rec.IndexKey = profileIndexKey(ProfileID(open.Channel, open.CustomerAddress), rec.OpenedAt(), csid)
+		pid := ProfileID(open.Channel, open.CustomerAddress)
+		rec.IndexKey = profileIndexKey(pid, rec.OpenedAt(), csid)
 		fns = append(fns,
-			func() { prof, profErr = in.profile(ctx, open) },
+			func() { prof, madeProfile, profErr = in.profile(ctx, open) },
 			func() {
-				indexErr = in.tw.CreateSyncMapItem(ctx, ProfileInteractionsMap, rec.IndexKey, profileIndexEntry{ConversationSid: csid}, 0)
+				indexErr = in.tw.CreateSyncMapItem(ctx, ProfileIndexMapOf(pid), rec.IndexKey, profileIndexEntry{ConversationSid: csid}, 0)
 				if isConflict(indexErr) {
 					indexErr = nil
 				}
@@ -471,10 +560,12 @@ func (in *Interactions) create(ctx context.Context, csid string, open openFacts,
 	if prof != nil {
 		rec.OpenedFor = ProfileRef{ProfileID: prof.ID, CustomerID: prof.CustomerID, CustomerName: prof.CustomerName, CustomerLinkedBy: prof.CustomerLinkedBy}
 	}
-	if err := in.tw.CreateSyncMapItem(ctx, InteractionRecordMap, csid, rec, 0); err != nil {
+	rev, err := in.tw.CreateSyncMapItemRevision(ctx, RecordMap(csid), csid, rec)
+	if err != nil {
 		return nil, rec.IndexKey, err
 	}
-	rec.opened = true
+	in.records.put(csid, rec, rev)
+	rec.opened, rec.firstContact = true, madeProfile
 	return rec, rec.IndexKey, nil
 }
 
@@ -482,45 +573,10 @@ func (in *Interactions) create(ctx context.Context, csid string, open openFacts,
 // under another key than the record's: left there, it would list the
 // interaction twice. Best effort: the listing skips such entries anyway.
 func (in *Interactions) dropIndexEntry(ctx context.Context, csid, key string) {
-	if err := in.tw.DeleteSyncMapItem(ctx, ProfileInteractionsMap, key); err != nil && !isNotFound(err) {
+	pid, _, _ := strings.Cut(key, profileIndexSep)
+	if err := in.tw.DeleteSyncMapItem(ctx, ProfileIndexMapOf(pid), key); err != nil && !isNotFound(err) {
 		in.log.WarnContext(ctx, "interaction record: a stale profile index entry is left", "conversationSid", csid, "key", key, "err", err)
 	}
-}
-
-// counter is the number counter's data.
-type counter struct {
-	Last int64 `json:"last"`
-}
-
-// allocateNumber takes the next interaction number: a conditional update of
-// the counter, so that two replicas never get the same one.
-func (in *Interactions) allocateNumber(ctx context.Context) (string, error) {
-	for attempt := range maxUpdateAttempts * 2 {
-		it, err := in.tw.FetchSyncMapItem(ctx, InteractionCounterMap, InteractionCounterKey)
-		var next int64
-		switch {
-		case isNotFound(err):
-			next = 1
-			err = in.tw.CreateSyncMapItem(ctx, InteractionCounterMap, InteractionCounterKey, counter{Last: next}, 0)
-		case err != nil:
-			return "", err
-		default:
-			var c counter
-			if err := json.Unmarshal(it.Data, &c); err != nil {
-				return "", &flexhooks.Error{Code: flexhooks.EINTERNAL, Message: "the interaction number counter is not readable", Err: err}
-			}
-			next = c.Last + 1
-			err = in.tw.UpdateSyncMapItem(ctx, InteractionCounterMap, InteractionCounterKey, counter{Last: next}, it.Revision)
-		}
-		if err == nil {
-			return fmt.Sprintf("%s%0*d", in.cfg.NumberPrefix, in.cfg.NumberDigits, next), nil
-		}
-		if !isConflict(err) {
-			return "", err
-		}
-		backoff(ctx, attempt)
-	}
-	return "", flexhooks.Errorf(flexhooks.EUNAVAILABLE, "could not allocate an interaction number: too many concurrent allocations")
 }
 
 // backoff waits a little, more after each lost race, so that writers

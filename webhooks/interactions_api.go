@@ -213,9 +213,10 @@ func (in *Interactions) PatchInteraction(ctx context.Context, req PatchInteracti
 // none). Closing a record already Closed Complete answers it as it is; a
 // Closed Abandoned one is 409.
 //
-// Round trips: the record (checks) → the channel close → the record update.
+// Round trips: the record (checks) → the channel close → the record update
+// (If-Match on the revision read first).
 func (in *Interactions) CloseInteraction(ctx context.Context, req CloseInteractionRequest) (*Interaction, error) {
-	rec, _, err := in.changeable(ctx, req.ConversationSid)
+	rec, rev, err := in.changeable(ctx, req.ConversationSid)
 	if err != nil {
 		return nil, err
 	}
@@ -244,12 +245,14 @@ func (in *Interactions) CloseInteraction(ctx context.Context, req CloseInteracti
 			return nil, err
 		}
 	}
-	rec, err = in.update(ctx, req.ConversationSid, nil, func(r *InteractionRecord) bool {
+	// From the record read above (its revision saves a read; a change
+	// meanwhile is a 412, and the loop reads again).
+	rec, err = in.apply(ctx, req.ConversationSid, rec, rev, nil, func(r *InteractionRecord) (bool, error) {
 		changed := r.recordCloseKind(closeComplete, in.now().UTC())
 		if r.ShortDescription != desc {
 			r.ShortDescription, changed = desc, true
 		}
-		return changed
+		return changed, nil
 	})
 	if err != nil {
 		return nil, err
@@ -340,7 +343,7 @@ func (in *Interactions) PatchProfile(ctx context.Context, req PatchProfileReques
 			return p, nil
 		}
 		p.UpdatedAt = in.now().UTC()
-		err = in.tw.UpdateSyncMapItem(ctx, ProfileMap, p.ID, p, rev)
+		_, err = in.tw.UpdateSyncMapItem(ctx, ProfileMapOf(p.ID), p.ID, p, rev)
 		if !isConflict(err) {
 			return p, err
 		}
@@ -418,7 +421,7 @@ func (in *Interactions) ListInteractions(ctx context.Context, req InteractionLis
 	if req.PageToken != "" {
 		from, _ = decodePageToken(req.PageToken)
 	}
-	items, err := in.tw.ListSyncMapItemsAfter(ctx, ProfileInteractionsMap, from, size+1)
+	items, err := in.listProfileIndex(ctx, req.ProfileID, from, size+1)
 	if err != nil {
 		return nil, err
 	}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	twilioapi "github.com/twilio/twilio-go"
 	syncv1 "github.com/twilio/twilio-go/rest/sync/v1"
 	taskrouterapi "github.com/twilio/twilio-go/rest/taskrouter/v1"
 
@@ -32,23 +34,51 @@ import (
 // recordMaps are the Sync maps records write, and the ones the operations
 // measured here write: created up front, as in a deployment that has run a
 // while (a map's first use costs two more round trips, once).
-var recordMaps = []string{
-	webhooks.InteractionRecordMap, webhooks.InteractionCounterMap, webhooks.ProfileMap,
-	webhooks.ProfileInteractionsMap, webhooks.ContactMap,
-	webhooks.InactivityRecordMap, webhooks.InactivityClaimMap, "flexhooks_parks", webhooks.TransferClaimMap,
+var recordMaps = append([]string{webhooks.InteractionCounterMap, "flexhooks_parks", webhooks.TransferClaimMap},
+	withShards(webhooks.InteractionRecordMap, webhooks.ProfileMap, webhooks.ProfileInteractionsMap, webhooks.ContactMap,
+		webhooks.InactivityRecordMap, webhooks.InactivityClaimMap)...)
+
+// withShards names every shard of the sharded kinds (webhooks.ShardNames).
+func withShards(kinds ...string) []string {
+	var out []string
+	for _, kind := range kinds {
+		out = append(out, webhooks.ShardNames(kind)...)
+	}
+	return out
+}
+
+// createSyncMaps creates the maps, sixteen at a time.
+func createSyncMaps(t testing.TB, tw *twilioapi.RestClient, names []string) {
+	t.Helper()
+	work := make(chan string)
+	errs := make(chan error, len(names))
+	var wg sync.WaitGroup
+	for range 16 {
+		wg.Go(func() {
+			for name := range work {
+				_, err := tw.SyncV1.CreateSyncMap("default", (&syncv1.CreateSyncMapParams{}).SetUniqueName(name))
+				errs <- err
+			}
+		})
+	}
+	for _, n := range names {
+		work <- n
+	}
+	close(work)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		require.NoError(t, err)
+	}
 }
 
 func (w *recordsWorld) createMaps(names ...string) {
 	w.t.Helper()
-	for _, name := range names {
-		_, err := w.Twilio.SyncV1.CreateSyncMap("default", (&syncv1.CreateSyncMapParams{}).SetUniqueName(name))
-		require.NoError(w.t, err)
-	}
 	for _, worker := range []string{"alice", "bob", "carol"} {
 		_, sid := w.Token(worker)
-		_, err := w.Twilio.SyncV1.CreateSyncMap("default", (&syncv1.CreateSyncMapParams{}).SetUniqueName(webhooks.ParkedListMap(sid)))
-		require.NoError(w.t, err)
+		names = append(names, webhooks.ParkedListMap(sid))
 	}
+	createSyncMaps(w.t, w.Twilio, names)
 }
 
 // isRecordCall tells a Twilio call of record upkeep: its Sync maps.
@@ -58,7 +88,9 @@ func isRecordCall(c call) bool {
 	}
 	for _, m := range []string{webhooks.InteractionRecordMap, webhooks.InteractionCounterMap, webhooks.ProfileMap,
 		webhooks.ProfileInteractionsMap, webhooks.ContactMap} {
-		if strings.Contains(c.Path, "/Maps/"+m+"/") || strings.HasSuffix(c.Path, "/Maps/"+m) {
+		// The kind's single map, or one of its shards (m_xx).
+		if strings.Contains(c.Path, "/Maps/"+m+"/") || strings.HasSuffix(c.Path, "/Maps/"+m) ||
+			regexp.MustCompile("/Maps/"+m+"_[0-9a-f]{2,3}(/|$)").MatchString(c.Path) {
 			return true
 		}
 	}

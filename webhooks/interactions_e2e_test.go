@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -19,7 +20,6 @@ import (
 	"github.com/stretchr/testify/require"
 	conversations "github.com/twilio/twilio-go/rest/conversations/v1"
 	flexapi "github.com/twilio/twilio-go/rest/flex/v1"
-	syncv1 "github.com/twilio/twilio-go/rest/sync/v1"
 	taskrouterapi "github.com/twilio/twilio-go/rest/taskrouter/v1"
 
 	"github.com/flexhooks/flexhooks/internal/config"
@@ -53,11 +53,14 @@ type recordsOptions struct {
 	// recordsOff turns interaction records off (benchmarks compare).
 	recordsOff bool
 	configure  func(*config.Config)
+	// seed replaces the emulator's default world (the load benchmark's
+	// many agents).
+	seed *emulator.Seed
 }
 
 func startRecords(t testing.TB, opts recordsOptions) *recordsWorld {
 	t.Helper()
-	ew := e2etest.Start(t, e2etest.Options{Replicas: max(opts.replicas, 1), Configure: func(c *config.Config) {
+	ew := e2etest.Start(t, e2etest.Options{Replicas: max(opts.replicas, 1), Seed: opts.seed, Configure: func(c *config.Config) {
 		c.InteractionRecords = !opts.recordsOff
 		if opts.configure != nil {
 			opts.configure(c)
@@ -138,22 +141,44 @@ type stored struct {
 
 func (w *recordsWorld) stored(csid string) stored {
 	w.t.Helper()
-	it, err := w.Twilio.SyncV1.FetchSyncMapItem("default", webhooks.InteractionRecordMap, csid)
+	it, err := w.Twilio.SyncV1.FetchSyncMapItem("default", webhooks.RecordMap(csid), csid)
 	require.NoError(w.t, err)
 	b, err := json.Marshal(it.Data)
 	require.NoError(w.t, err)
 	return stored{Revision: *it.Revision, Data: string(b)}
 }
 
-// syncItems lists a Sync map's items (key → data).
+// syncItems lists the items (key → data) of a Sync map, or of every shard
+// of a sharded kind (webhooks.ShardedMap): the maps named mapName or
+// mapName_xx, from the emulator's state.
 func (w *recordsWorld) syncItems(mapName string) map[string]map[string]any {
 	w.t.Helper()
-	items, err := w.Twilio.SyncV1.ListSyncMapItem("default", mapName, (&syncv1.ListSyncMapItemParams{}).SetPageSize(100))
-	require.NoError(w.t, err)
+	var st struct {
+		Sync struct {
+			Services []struct {
+				UniqueName string `json:"uniqueName"`
+				Maps       []struct {
+					UniqueName *string `json:"uniqueName"`
+					Items      []struct {
+						Key  string         `json:"key"`
+						Data map[string]any `json:"data"`
+					} `json:"items"`
+				} `json:"maps"`
+			} `json:"services"`
+		} `json:"sync"`
+	}
+	w.State(&st)
+	shard := regexp.MustCompile("^" + regexp.QuoteMeta(mapName) + "(_[0-9a-f]{2,3})?$")
 	out := map[string]map[string]any{}
-	for _, it := range items {
-		d, _ := (*it.Data).(map[string]any)
-		out[*it.Key] = d
+	for _, svc := range st.Sync.Services {
+		for _, m := range svc.Maps {
+			if m.UniqueName == nil || !shard.MatchString(*m.UniqueName) {
+				continue
+			}
+			for _, it := range m.Items {
+				out[it.Key] = it.Data
+			}
+		}
 	}
 	return out
 }

@@ -35,7 +35,10 @@ import (
 // link per conversation.
 
 // ClientTokenMap holds POST /persistent-chat's client tokens: key the
-// token's SHA-256 (hex), data clientTokenEntry, TTL ClientTokenTTL.
+// token's SHA-256 (hex), data clientTokenEntry, TTL ClientTokenTTL; spread
+// over IndexShards Maps by the key (ShardedMap). Tokens claimed in the
+// single Map of earlier versions are not looked for: a replay of one does
+// the (idempotent) link again.
 const ClientTokenMap = "flexhooks_persistent_chat_tokens"
 
 // ClientTokenTTL is how long a client token is remembered: Amazon Connect's
@@ -217,12 +220,14 @@ func (pc *PersistentChat) Rehydrate(ctx context.Context, req PersistentChatReque
 		hasClaimedItem bool
 	)
 	fns := []func(){
-		func() { idx, idxErr = pc.tw.FetchSyncMapItem(ctx, ContactMap, req.SourceContactID) },
+		func() {
+			idx, idxErr = pc.in.fetchSharded(ctx, ContactMap, ContactMapOf(req.SourceContactID), req.SourceContactID)
+		},
 		func() { rec, rev, recErr = pc.in.load(ctx, csid) },
 	}
 	if tokenKey != "" {
 		fns = append(fns, func() {
-			claimErr = pc.tw.CreateSyncMapItem(ctx, ClientTokenMap, tokenKey,
+			claimErr = pc.tw.CreateSyncMapItem(ctx, ShardedMap(ClientTokenMap, tokenKey), tokenKey,
 				clientTokenEntry{Request: digest, CreatedAt: pc.now().UTC()}, pc.cfg.ClientTokenTTL)
 			hasClaimedItem = claimErr == nil
 		})
@@ -322,7 +327,7 @@ func (pc *PersistentChat) Rehydrate(ctx context.Context, req PersistentChatReque
 	fns = []func(){func() { pc.annotateTasks(ctx, linked, versions) }}
 	if tokenKey != "" {
 		fns = append(fns, func() {
-			tokenErr = pc.tw.OverwriteSyncMapItem(ctx, ClientTokenMap, tokenKey,
+			tokenErr = pc.tw.OverwriteSyncMapItem(ctx, ShardedMap(ClientTokenMap, tokenKey), tokenKey,
 				clientTokenEntry{Request: digest, Result: res, CreatedAt: pc.now().UTC()})
 		})
 	}
@@ -684,7 +689,7 @@ func withLink(attributes, contactID, transcriptURL string) (string, bool, error)
 
 // fetchToken reads a client token's item.
 func (pc *PersistentChat) fetchToken(ctx context.Context, key string) (*clientTokenEntry, error) {
-	e, _, err := fetchItem[clientTokenEntry](ctx, pc.tw, ClientTokenMap, key, "a client token's record")
+	e, _, err := fetchItem[clientTokenEntry](ctx, pc.tw, ShardedMap(ClientTokenMap, key), key, "a client token's record")
 	return e, err
 }
 
@@ -693,7 +698,7 @@ func (pc *PersistentChat) fetchToken(ctx context.Context, key string) (*clientTo
 func (pc *PersistentChat) releaseToken(ctx context.Context, key string) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), pc.cfg.UndoTimeout)
 	defer cancel()
-	if err := pc.tw.DeleteSyncMapItem(ctx, ClientTokenMap, key); err != nil && !isNotFound(err) {
+	if err := pc.tw.DeleteSyncMapItem(ctx, ShardedMap(ClientTokenMap, key), key); err != nil && !isNotFound(err) {
 		pc.log.WarnContext(ctx, "persistent chat: a refused request's client token stays claimed until it expires; "+
 			"the same request can still be replayed with it", "err", err)
 	}
@@ -731,8 +736,8 @@ func (pc *PersistentChat) OnOpened(ctx context.Context, rec *InteractionRecord, 
 // task's attributes: five, after the record's opening.
 func (pc *PersistentChat) autoLink(ctx context.Context, rec *InteractionRecord, taskSid string) (*Continuation, error) {
 	pid, opened, csid := profileOf(rec), rec.OpenedAt(), rec.ConversationSid
-	if pid == "" || opened.IsZero() {
-		return nil, nil
+	if pid == "" || opened.IsZero() || rec.firstContact {
+		return nil, nil // a customer whose profile this opening made has no past
 	}
 	past, err := pc.lastEnded(ctx, pid, csid)
 	if err != nil || past == nil {
@@ -777,7 +782,7 @@ func (pc *PersistentChat) autoLink(ctx context.Context, rec *InteractionRecord, 
 // closed.
 func (pc *PersistentChat) lastEnded(ctx context.Context, pid, csid string) (*InteractionRecord, error) {
 	prefix := profileIndexPrefix(pid)
-	items, err := pc.tw.ListSyncMapItemsAfter(ctx, ProfileInteractionsMap, prefix, autoCandidates+1)
+	items, err := pc.in.listProfileIndex(ctx, pid, prefix, autoCandidates+1)
 	if err != nil {
 		return nil, err
 	}

@@ -396,13 +396,20 @@ func (w *pcWorld) workerSidOf(name string) string {
 	return sid
 }
 
-// tokenItems are the client-token items in Sync.
+// tokenItems are the client-token items in Sync, over every shard.
 func (w *pcWorld) tokenItems() []syncv1.SyncV1SyncMapItem {
-	items, err := w.Twilio.SyncV1.ListSyncMapItem("default", webhooks.ClientTokenMap, nil)
-	if err != nil {
-		return nil // no map yet
+	maps, err := w.Twilio.SyncV1.ListSyncMap("default", nil)
+	require.NoError(w.T, err)
+	var out []syncv1.SyncV1SyncMapItem
+	for _, m := range maps {
+		if m.UniqueName == nil || !strings.HasPrefix(*m.UniqueName, webhooks.ClientTokenMap+"_") {
+			continue
+		}
+		items, err := w.Twilio.SyncV1.ListSyncMapItem("default", *m.UniqueName, nil)
+		require.NoError(w.T, err)
+		out = append(out, items...)
 	}
-	return items
+	return out
 }
 
 func TestPersistentChatClientToken(t *testing.T) {
@@ -588,7 +595,7 @@ func TestPersistentChatAutomaticFailureStillRoutes(t *testing.T) {
 	})
 	s1 := w.pastSession("+15557100008")
 	_ = s1
-	w.Faults(emulator.Fault{Host: "sync.twilio.com", Method: http.MethodGet, Path: webhooks.ProfileInteractionsMap + "/Items$", Status: 500})
+	w.Faults(emulator.Fault{Host: "sync.twilio.com", Method: http.MethodGet, Path: webhooks.ProfileInteractionsMap + "_[0-9a-f]{2}/Items$", Status: 500})
 	in := w.Inbound("+15557100008", "sms", "back, Sync is down")
 	w.Faults()
 	require.NotEmpty(t, in.TaskSid)

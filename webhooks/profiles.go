@@ -4,7 +4,9 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -70,21 +72,22 @@ const profileIndexSep = "_"
 func profileIndexPrefix(profileID string) string { return profileID + profileIndexSep }
 
 // profile finds the profile of a new interaction's customer, making it on
-// first contact. Two makers race harmlessly: the loser reads the winner's.
-func (in *Interactions) profile(ctx context.Context, open openFacts) (*Profile, error) {
+// first contact (made: this call made it). Two makers race harmlessly: the
+// loser reads the winner's.
+func (in *Interactions) profile(ctx context.Context, open openFacts) (p *Profile, made bool, err error) {
 	id := ProfileID(open.Channel, open.CustomerAddress)
 	for range 2 {
 		p, err := in.fetchProfile(ctx, id)
 		if !isNotFound(err) {
-			return p, err
+			return p, false, err
 		}
 		p = &Profile{ID: id, Channel: open.Channel, Address: open.CustomerAddress, CreatedAt: in.now().UTC()}
-		err = in.tw.CreateSyncMapItem(ctx, ProfileMap, id, p, 0)
+		err = in.tw.CreateSyncMapItem(ctx, ProfileMapOf(id), id, p, 0)
 		if !isConflict(err) {
-			return p, err
+			return p, err == nil, err
 		}
 	}
-	return nil, flexhooks.Errorf(flexhooks.EUNAVAILABLE, "profile %s: changed concurrently, try again", id)
+	return nil, false, flexhooks.Errorf(flexhooks.EUNAVAILABLE, "profile %s: changed concurrently, try again", id)
 }
 
 // fetchProfile reads a profile; ENOTFOUND when there is none.
@@ -93,6 +96,34 @@ func (in *Interactions) fetchProfile(ctx context.Context, id string) (*Profile, 
 	return p, err
 }
 
+// loadProfile reads a profile and its revision from its shard (or the
+// legacy single Map, see fetchSharded).
 func (in *Interactions) loadProfile(ctx context.Context, id string) (*Profile, string, error) {
-	return fetchItem[Profile](ctx, in.tw, ProfileMap, id, "profile "+id)
+	it, err := in.fetchSharded(ctx, ProfileMap, ProfileMapOf(id), id)
+	if err != nil {
+		return nil, "", err
+	}
+	p := new(Profile)
+	if err := json.Unmarshal(it.Data, p); err != nil {
+		return nil, "", &flexhooks.Error{Code: flexhooks.EINTERNAL, Message: "profile " + id + " is not readable", Err: err}
+	}
+	return p, it.Revision, nil
+}
+
+// listProfileIndex lists up to limit of a profile's index entries after
+// from, in key order: from the profile's shard, merged with the legacy
+// single Map's while it holds items.
+func (in *Interactions) listProfileIndex(ctx context.Context, profileID, from string, limit int) ([]SyncItem, error) {
+	items, err := in.tw.ListSyncMapItemsAfter(ctx, ProfileIndexMapOf(profileID), from, limit)
+	if err != nil || !in.legacyHas(ctx, ProfileInteractionsMap) {
+		return items, err
+	}
+	old, err := in.tw.ListSyncMapItemsAfter(ctx, ProfileInteractionsMap, from, limit)
+	if err != nil {
+		return nil, err
+	}
+	merged := append(items, old...)
+	slices.SortFunc(merged, func(a, b SyncItem) int { return strings.Compare(a.Key, b.Key) })
+	merged = slices.CompactFunc(merged, func(a, b SyncItem) bool { return a.Key == b.Key })
+	return merged[:min(len(merged), limit)], nil
 }

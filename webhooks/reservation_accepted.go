@@ -54,7 +54,7 @@ func (in *Inactivity) OnReservationAccepted(ctx context.Context, ev TaskRouterEv
 			armErr = in.tw.UpdateConversation(ctx, rec.ConversationSid, ConversationUpdate{InactiveTimer: timer})
 		},
 		func() {
-			recErr = in.tw.CreateSyncMapItem(ctx, InactivityRecordMap, rec.ConversationSid, rec, inactivityRecordTTL)
+			recErr = in.tw.CreateSyncMapItem(ctx, ShardedMap(InactivityRecordMap, rec.ConversationSid), rec.ConversationSid, rec, inactivityRecordTTL)
 		},
 	)
 	if isConflict(recErr) {

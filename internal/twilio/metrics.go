@@ -18,6 +18,10 @@ type metrics struct {
 	calls    *prometheus.CounterVec   // product, method, status
 	duration *prometheus.HistogramVec // product
 	retries  *prometheus.CounterVec   // product, reason
+	// throttled counts every 429 attempt, retried or not: the figure to
+	// alert on, since Sync's per-object limit (54009) and the account's
+	// concurrency limit (20429) both answer 429.
+	throttled *prometheus.CounterVec // product
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -35,6 +39,10 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "flexhooks_twilio_retries_total",
 			Help: "Twilio REST attempts retried, by product and reason (429, 503, connection).",
 		}, []string{"product", "reason"}),
+		throttled: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "flexhooks_twilio_throttled_total",
+			Help: "Twilio REST attempts refused with 429 Too Many Requests (Sync 54009, API concurrency 20429), by product, retried or not.",
+		}, []string{"product"}),
 	}
 	if reg == nil {
 		return m, nil
@@ -47,6 +55,9 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		return nil, err
 	}
 	if m.retries, err = register(reg, m.retries); err != nil {
+		return nil, err
+	}
+	if m.throttled, err = register(reg, m.throttled); err != nil {
 		return nil, err
 	}
 	return m, nil

@@ -77,7 +77,9 @@ type retryTransport struct {
 
 func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if t.policy.MaxAttempts <= 1 {
-		return t.base.RoundTrip(req)
+		resp, err := t.base.RoundTrip(req)
+		t.countThrottled(req, resp)
+		return resp, err
 	}
 	req, err := replayable(req)
 	if err != nil {
@@ -104,6 +106,7 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 			}))
 		}
 		resp, err := t.base.RoundTrip(r)
+		t.countThrottled(req, resp)
 
 		reason := t.retryable(resp, err, create, connected)
 		if reason == "" || attempt >= t.policy.MaxAttempts || ctx.Err() != nil {
@@ -125,6 +128,13 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		if err := sleep(ctx, wait); err != nil {
 			return nil, err
 		}
+	}
+}
+
+// countThrottled counts a 429 answer.
+func (t *retryTransport) countThrottled(req *http.Request, resp *http.Response) {
+	if resp != nil && resp.StatusCode == http.StatusTooManyRequests {
+		t.metrics.throttled.WithLabelValues(product(req.URL.Host)).Inc()
 	}
 }
 

@@ -19,21 +19,36 @@ const CodeSyncUniqueNameExists = 54301
 // CreateSyncMapItem creates an item, creating its map on first use. A key
 // that exists is ECONFLICT with TwilioCode 54208.
 func (o *Operations) CreateSyncMapItem(ctx context.Context, mapName, key string, data any, ttl time.Duration) error {
-	create := func() error {
+	_, err := o.createItem(ctx, mapName, key, data, ttl)
+	return err
+}
+
+// CreateSyncMapItemRevision creates an item (and its map) like
+// CreateSyncMapItem, with no TTL, and returns its revision: what a later
+// If-Match names.
+func (o *Operations) CreateSyncMapItemRevision(ctx context.Context, mapName, key string, data any) (string, error) {
+	return o.createItem(ctx, mapName, key, data, 0)
+}
+
+func (o *Operations) createItem(ctx context.Context, mapName, key string, data any, ttl time.Duration) (string, error) {
+	create := func() (string, error) {
 		p := (&syncv1.CreateSyncMapItemParams{}).SetKey(key).SetData(data)
 		if ttl > 0 {
 			p.SetItemTtl(ttlSeconds(ttl))
 		}
-		_, err := o.c.API(ctx).Sync.CreateSyncMapItem(o.syncService, mapName, p)
-		return MapError(err)
+		it, err := o.c.API(ctx).Sync.CreateSyncMapItem(o.syncService, mapName, p)
+		if err != nil {
+			return "", MapError(err)
+		}
+		return ptrValue(it.Revision), nil
 	}
-	err := create()
+	rev, err := create()
 	if !mappedNotFound(err) {
-		return err
+		return rev, err
 	}
 	// The map does not exist yet (the item create names it by unique name).
 	if err := o.createMap(ctx, mapName); err != nil {
-		return err
+		return "", err
 	}
 	return create()
 }
@@ -53,11 +68,14 @@ func (o *Operations) PutSyncMapItem(ctx context.Context, mapName, key string, da
 
 // UpdateSyncMapItem replaces an item's data if its revision is still
 // revision (If-Match): ECONFLICT (412, 54205) when it changed meanwhile.
-// The item keeps its TTL.
-func (o *Operations) UpdateSyncMapItem(ctx context.Context, mapName, key string, data any, revision string) error {
+// The item keeps its TTL. It returns the item's new revision.
+func (o *Operations) UpdateSyncMapItem(ctx context.Context, mapName, key string, data any, revision string) (string, error) {
 	p := (&syncv1.UpdateSyncMapItemParams{}).SetData(data).SetIfMatch(revision)
-	_, err := o.c.API(ctx).Sync.UpdateSyncMapItem(o.syncService, mapName, key, p)
-	return MapError(err)
+	it, err := o.c.API(ctx).Sync.UpdateSyncMapItem(o.syncService, mapName, key, p)
+	if err != nil {
+		return "", MapError(err)
+	}
+	return ptrValue(it.Revision), nil
 }
 
 // ListSyncMapItemsAfter returns up to limit items whose keys sort after

@@ -88,8 +88,34 @@ func TestRetry429HonoursRetryAfter(t *testing.T) {
 	m, err := newMetrics(reg) // the registered collectors, shared
 	require.NoError(t, err)
 	assert.Equal(t, 1.0, testutil.ToFloat64(m.retries.WithLabelValues("conversations", "429")))
+	assert.Equal(t, 1.0, testutil.ToFloat64(m.throttled.WithLabelValues("conversations")))
 	assert.Equal(t, 1.0, testutil.ToFloat64(m.calls.WithLabelValues("conversations", "POST", "200")))
 	assert.Equal(t, 1, testutil.CollectAndCount(m.duration))
+}
+
+// Sync refuses an object's 21st write in a second with 429 and 54009
+// (https://www.twilio.com/docs/api/errors/54009), with or without
+// Retry-After: an item create (a POST to a collection) is retried with
+// backoff, since Twilio did not process it, and each refusal is counted as
+// throttled.
+func TestRetrySyncRateLimitOnCreate(t *testing.T) {
+	srv, hits := serve(t, func(n int32, w http.ResponseWriter, r *http.Request) {
+		if n <= 2 {
+			twilioError(w, http.StatusTooManyRequests, 54009)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusCreated)
+		_, _ = w.Write([]byte(`{"key":"CH1","revision":"0","data":{}}`))
+	})
+	c, reg := newTestClient(t, srv, nil)
+	ops := c.Operations("default")
+	require.NoError(t, ops.CreateSyncMapItem(context.Background(), "flexhooks_interactions_01", "CH1", map[string]any{}, 0))
+	assert.EqualValues(t, 3, hits.n.Load())
+	m, err := newMetrics(reg)
+	require.NoError(t, err)
+	assert.Equal(t, 2.0, testutil.ToFloat64(m.throttled.WithLabelValues("sync")))
+	assert.Equal(t, 2.0, testutil.ToFloat64(m.retries.WithLabelValues("sync", "429")))
 }
 
 func TestRetryAfterTooLongOrPastDeadline(t *testing.T) {
