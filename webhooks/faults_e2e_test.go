@@ -152,8 +152,10 @@ func assertParked(t *testing.T, v conversationView) {
 	t.Helper()
 	assert.Len(t, v.Webhooks, 1, "one unpark webhook")
 	assert.Contains(t, v.Attributes, "flexhooksPark")
-	if assert.NotEmpty(t, v.Tasks) {
-		assert.Equal(t, "completed", v.Tasks[0].Status, "the agent's task completed")
+	// TaskRouter deletes an ended task minutes after it ends: a park older
+	// than that has no task left to show.
+	for _, task := range v.Tasks {
+		assert.Equal(t, "completed", task.Status, "the agent's task completed")
 	}
 }
 

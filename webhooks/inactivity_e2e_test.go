@@ -282,8 +282,22 @@ func testInactivityAfterTransfer(t *testing.T, firstFinished bool) {
 
 	w.Advance("PT31M")
 	assert.Equal(t, "closed", w.conv(csid).State)
-	assert.Equal(t, map[string]string{first: "completed", second: "completed"}, w.taskStatus(csid))
+	assertEnded(t, w.taskStatus(csid), first, second)
+	assert.Equal(t, "completed", w.taskStatus(csid)[second], "the close completed the live task")
 	assert.Equal(t, 1, w.conv(csid).count(closingText))
+}
+
+// assertEnded checks that every task is completed. TaskRouter deletes an
+// ended task some minutes after it ends (docs/twilio-behaviour.md), so a
+// task that ended long before the check may be gone: that is ended too.
+func assertEnded(t *testing.T, status map[string]string, tasks ...string) {
+	t.Helper()
+	for _, task := range tasks {
+		if s, ok := status[task]; ok {
+			assert.Equal(t, "completed", s, task)
+		}
+	}
+	assert.NotEmpty(t, status, "the close's own completions are still listed")
 }
 
 func TestInactivityWarning(t *testing.T) {
@@ -567,7 +581,8 @@ func TestInactivityAfterParkAndUnpark(t *testing.T) {
 	c := w.conv(csid)
 	assert.Equal(t, "closed", c.State)
 	assert.Equal(t, 1, c.count(closingText))
-	assert.Equal(t, map[string]string{first: "completed", second: "completed"}, w.taskStatus(csid))
+	assertEnded(t, w.taskStatus(csid), first, second)
+	assert.Equal(t, "completed", w.taskStatus(csid)[second], "the close completed the unpark's task")
 }
 
 func TestInactivityEventWithoutItsTime(t *testing.T) {

@@ -195,7 +195,7 @@ func (in *Interactions) OnTaskEvent(ctx context.Context, ev TaskRouterEvent) err
 			more = append(more, func() { indexErr = in.indexContact(ctx, f.Sid, csid) }) // catching up on a lost task.created
 		}
 		if stale := liveTasksBut(rec, f.Sid); len(stale) > 0 {
-			more = append(more, func() { catchErr = in.catchUp(ctx, ev.WorkspaceSid, csid, stale) })
+			more = append(more, func() { catchErr = in.catchUp(ctx, ev.WorkspaceSid, csid, stale, olderThan(rec, f.Sid)) })
 		}
 		if len(more) > 0 {
 			parallel(more...)
@@ -233,8 +233,13 @@ func liveTasksBut(rec *InteractionRecord, sid string) []string {
 // In the usual case the tasks are live indeed (a warm transfer) or their
 // end is on its way (a cold transfer), and nothing is written. TaskRouter
 // gives the end to the second (date_updated); when the end's own event
-// arrives later, the earlier of the two stands.
-func (in *Interactions) catchUp(ctx context.Context, workspaceSid, csid string, sids []string) error {
+// arrives later, the earlier of the two stands. TaskRouter deletes an
+// ended task some minutes after its end (docs/twilio-behaviour.md): a task
+// the record shows live but TaskRouter no longer has has ended, at the
+// latest when a newer task began: bounds holds that time for each task
+// created before the new one, and such a task is recorded as ended then
+// (status deleted), so that the record does not stay in Work in Progress.
+func (in *Interactions) catchUp(ctx context.Context, workspaceSid, csid string, sids []string, bounds map[string]time.Time) error {
 	if !validSID("WS", workspaceSid) {
 		return nil
 	}
@@ -246,7 +251,9 @@ func (in *Interactions) catchUp(ctx context.Context, workspaceSid, csid string, 
 			t, err := in.tw.FetchTask(ctx, workspaceSid, sid)
 			switch {
 			case isNotFound(err):
-				return // deleted: nothing to learn from TaskRouter any more
+				if bound, ok := bounds[sid]; ok {
+					facts[i] = &taskFacts{Sid: sid, EndedAt: bound.UTC(), EndStatus: "deleted"}
+				}
 			case err != nil:
 				errs[i] = err
 			case (t.AssignmentStatus == "completed" || t.AssignmentStatus == "canceled") && !t.DateUpdated.IsZero():
@@ -669,4 +676,22 @@ func parseTwilioTime(values ...string) time.Time {
 		}
 	}
 	return time.Time{}
+}
+
+// olderThan maps each task of rec created before task sid to sid's
+// creation: by then an older task TaskRouter no longer has had ended.
+func olderThan(rec *InteractionRecord, sid string) map[string]time.Time {
+	var created time.Time
+	for _, t := range rec.Tasks {
+		if t.Sid == sid {
+			created = t.CreatedAt
+		}
+	}
+	out := map[string]time.Time{}
+	for _, t := range rec.Tasks {
+		if t.Sid != sid && !created.IsZero() && !t.CreatedAt.IsZero() && t.CreatedAt.Before(created) {
+			out[t.Sid] = created
+		}
+	}
+	return out
 }

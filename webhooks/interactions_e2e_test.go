@@ -899,8 +899,9 @@ func TestInteractionRecordCatchesUpAfterSyncFaults(t *testing.T) {
 	require.Equal(t, webhooks.StateWorkInProgress, v.State, "the park's event was lost to the record")
 	assert.Positive(t, gapCount(t, w.World, w.Services[0]), "the gap is counted for alerting, not only logged")
 
-	// The conversation's next event brings it up to date.
-	w.Advance("PT10M")
+	// The conversation's next event brings it up to date (while TaskRouter
+	// still lists the ended task: TestInteractionRecordCatchesUpAfterTheTaskIsGone).
+	w.Advance("PT2M")
 	w.Inbound(customer, "sms", "back")
 	v = w.interaction(csid, w.supervisor())
 	assert.Equal(t, webhooks.StateNew, v.State)
@@ -921,10 +922,35 @@ func TestInteractionRecordCatchesUpAfterSyncFaults(t *testing.T) {
 	w.AcceptReservation(in.TaskSid)
 	v = w.interaction(in.ConversationSid, w.supervisor())
 	assert.Equal(t, webhooks.StateWorkInProgress, v.State)
-	assert.Equal(t, w.at(960), *v.OpenedAt, "the accept carries the task's creation")
+	assert.Equal(t, w.at(480), *v.OpenedAt, "the accept carries the task's creation")
 	assert.Equal(t, 60.0, seconds(v.WaitTimeSeconds))
 	contacts := w.syncItems(webhooks.ContactMap)
 	assert.Equal(t, in.ConversationSid, contacts[in.TaskSid]["conversationSid"])
+}
+
+// A lost end discovered after TaskRouter deleted the ended task: the
+// record still leaves Work in Progress, with the end bounded by the new
+// task's creation and marked deleted.
+func TestInteractionRecordCatchesUpAfterTheTaskIsGone(t *testing.T) {
+	w := startRecords(t, recordsOptions{})
+	const customer = "+15556000012"
+	csid, _, alice := w.contacted(customer, "sms", "PT1M")
+	w.Faults(emulator.Fault{Host: "sync.twilio.com", Path: "/Maps/" + webhooks.InteractionRecordMap, Status: 503})
+	tok, _ := w.Token(alice)
+	status, body := w.Post(w.Services[0], "/park-interaction", tok, w.parks().parkForm(csid, alice))
+	require.Equal(t, http.StatusOK, status, "%v", body)
+	w.Settle()
+	w.Faults()
+
+	w.Advance("PT30M") // well past TaskRouter's retention of ended tasks
+	w.Inbound(customer, "sms", "back")
+	v := w.interaction(csid, w.supervisor())
+	assert.Equal(t, webhooks.StateNew, v.State)
+	require.Len(t, v.RelatedTasks, 2)
+	assert.Equal(t, "deleted", v.RelatedTasks[0].EndStatus)
+	require.NotNil(t, v.RelatedTasks[0].EndedAt)
+	require.NotNil(t, v.RelatedTasks[1].StartedAt)
+	assert.False(t, v.RelatedTasks[0].EndedAt.After(*v.RelatedTasks[1].StartedAt), "ended by the time the next task began")
 }
 
 // gapCount reads flexhooks_record_gaps_total for interaction records from a

@@ -254,7 +254,13 @@ func TestWhatsAppParkOutlivesItsWindow(t *testing.T) {
 	w.inbound(customer, "whatsapp", "sorry, I was away")
 	w.settle()
 	v = w.view(csid, worker)
-	assert.Len(t, v.Tasks, 2, "the reply resumes the conversation")
+	live := 0
+	for _, task := range v.Tasks {
+		if task.Status != "completed" {
+			live++
+		}
+	}
+	assert.Equal(t, 1, live, "the reply resumes the conversation: one new task (the parked one is long gone from TaskRouter): %+v", v.Tasks)
 	assert.Empty(t, v.Webhooks)
 }
 
