@@ -105,13 +105,15 @@ func seatOf(caller flexhooks.Caller, c seatClaim, r seatReads) (InteractionParti
 	if !caller.MayActFor(seat.WorkerSid) {
 		return seat, flexhooks.Errorf(flexhooks.EFORBIDDEN, "participant %s is worker %s's; only they or a supervisor may act on it", seat.Sid, seat.WorkerSid)
 	}
-	if caller.WorkerSid == seat.WorkerSid && caller.Identity != "" && !isMember(r.members, caller.Identity) {
-		return seat, flexhooks.Errorf(flexhooks.EFORBIDDEN, "interaction channel %s is not conversation %s's: you are not a participant of that conversation", c.ChannelSid, c.ConversationSid)
-	}
+	// The task first: a seat whose task has ended is a participant who left
+	// (Flex may still list it), which is a conflict, not an intrusion.
 	if r.taskRead {
 		if err := checkSeatTask(c, seat, r.task, r.taskErr); err != nil {
 			return seat, err
 		}
+	}
+	if caller.WorkerSid == seat.WorkerSid && caller.Identity != "" && !isMember(r.members, caller.Identity) {
+		return seat, flexhooks.Errorf(flexhooks.EFORBIDDEN, "interaction channel %s is not conversation %s's: you are not a participant of that conversation", c.ChannelSid, c.ConversationSid)
 	}
 	return seat, nil
 }

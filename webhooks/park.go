@@ -246,7 +246,7 @@ func (p *Parks) Park(ctx context.Context, req ParkRequest) (*ParkResponse, error
 	if closeErr != nil {
 		// A close whose answer was lost may have happened: undoing the park
 		// then would strand the customer (no agent, no way back). Ask.
-		active, verr := p.tw.InteractionParticipantActive(ctx, rec.InteractionSid, rec.ChannelSid, rec.ParticipantSid)
+		active, verr := p.participantActive(ctx, rec)
 		switch {
 		case verr != nil:
 			// Unknown: keep the park, which strands nobody (at worst the
@@ -432,7 +432,10 @@ func (p *Parks) preflight(ctx context.Context, caller flexhooks.Caller, rec *Par
 // names it. Only the parking agent or a supervisor is told; anyone else
 // gets the refusal. The claim is read only on this path.
 func (p *Parks) replayedPark(ctx context.Context, caller flexhooks.Caller, conv Conversation, rec ParkRecord, err error) *ParkResponse {
-	if flexhooks.ErrorCode(err) != flexhooks.ECONFLICT || conv.State == "closed" {
+	// A participant who left is no longer on the channel (409) or, where
+	// Flex still lists closed participants, no longer in the conversation
+	// (403): either way only the claim can say it was this park.
+	if code := flexhooks.ErrorCode(err); (code != flexhooks.ECONFLICT && code != flexhooks.EFORBIDDEN) || conv.State == "closed" {
 		return nil
 	}
 	item, ferr := p.tw.FetchSyncMapItem(ctx, ParkClaimMap, rec.ConversationSid)
@@ -454,4 +457,24 @@ func routeExists(field, what, sid string, err error) error {
 		return flexhooks.Invalid(map[string]string{field: what + " " + sid + " does not exist in the workspace; the unpark could never route"})
 	}
 	return err
+}
+
+// participantActive tells a close whose answer was lost from one that did
+// not happen. Flex's list shows no status, and whether it lists closed
+// participants at all is undocumented (the emulator can do either), so a
+// participant still listed is asked about through its task: closing it
+// completes the task.
+func (p *Parks) participantActive(ctx context.Context, rec ParkRecord) (bool, error) {
+	active, err := p.tw.InteractionParticipantActive(ctx, rec.InteractionSid, rec.ChannelSid, rec.ParticipantSid)
+	if err != nil || !active || rec.TaskSid == "" {
+		return active, err
+	}
+	task, err := p.tw.FetchTask(ctx, p.cfg.WorkspaceSid, rec.TaskSid)
+	if isNotFound(err) {
+		return false, nil // ended, and deleted since
+	}
+	if err != nil {
+		return false, err
+	}
+	return task.AssignmentStatus != "completed" && task.AssignmentStatus != "canceled", nil
 }
