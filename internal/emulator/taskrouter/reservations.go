@@ -58,7 +58,13 @@ func (s *Store) endReservation(ws *Workspace, r *Reservation, status string) {
 		_ = s.cancelTask(ws, t, "Reservation rejected by the invited worker")
 		return
 	}
-	if status == ResRejected || status == ResTimeout {
+	// A worker who rejected the task is not offered it again. One whose
+	// reservation timed out moves to the timeout activity instead, and is
+	// offered the task again once available: TaskRouter's docs say only that
+	// the task "will be available for other workers"
+	// (https://www.twilio.com/docs/taskrouter/api/reservations); keeping the
+	// worker out for good would strand a task when every worker timed out.
+	if status == ResRejected {
 		if t.route.excluded == nil {
 			t.route.excluded = map[string]bool{}
 		}

@@ -18,8 +18,8 @@ type taskRoute struct {
 	// targetExpired: the target's timeout came while a reservation was
 	// pending; the task moves on if that reservation is not accepted.
 	targetExpired bool
-	// excluded holds the workers that rejected the task or let a
-	// reservation for it time out: they are not offered it again.
+	// excluded holds the workers that rejected the task: they are not
+	// offered it again (endReservation).
 	excluded map[string]bool
 	ttl      *core.Timer
 

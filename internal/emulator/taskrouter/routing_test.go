@@ -378,3 +378,27 @@ func TestDeletingAWorkerRescindsItsReservation(t *testing.T) {
 	assert.Equal(t, "rescinded", string(*old.ReservationStatus))
 	assert.Equal(t, w.sid("WK", "bob"), *w.pending(t, *task.Sid).WorkerSid)
 }
+
+// Every worker lets the reservation time out (a walkthrough that jumps the
+// clock half an hour): each goes Offline, and the task waits. A worker made
+// Available again is offered it again; one who rejected it is not.
+func TestTimedOutWorkersAreOfferedTheTaskAgain(t *testing.T) {
+	w := newWorld(t)
+	task := w.createTask(t, "", nil)
+	for range 3 {
+		w.advance(120 * time.Second)
+	}
+	for _, r := range w.reservations(t, *task.Sid, "pending") {
+		t.Fatalf("no worker should be left to offer it to, got %s", *r.WorkerSid)
+	}
+	assert.Equal(t, "pending", *w.fetchTask(t, *task.Sid).AssignmentStatus)
+
+	_, err := w.tr.UpdateWorker(w.ws, w.sid("WK", "bob"), (&trv1.UpdateWorkerParams{}).SetActivitySid(w.sid("WA", "Available")))
+	require.NoError(t, err)
+	rsv := w.pending(t, *task.Sid)
+	assert.Equal(t, w.sid("WK", "bob"), *rsv.WorkerSid, "bob is back: the task is offered to him again")
+
+	_, err = w.setReservation(t, *task.Sid, *rsv.Sid, "rejected")
+	require.NoError(t, err)
+	assert.Empty(t, w.reservations(t, *task.Sid, "pending"), "bob rejected it: not offered to him again")
+}
