@@ -223,14 +223,20 @@ func (in *Inactivity) decide(conv Conversation, parked bool, rec *InactivityReco
 	if timeout <= 0 {
 		return actNone, false, "no timeout for channel " + rec.ChannelType
 	}
+	mark := markFromAttributes(conv.Attributes)
+	last, ok := lastWrite(msgs)
+	if mark == nil && ok && at.After(last) && at.Sub(last) < in.dueAfter(timeout)-minTimer {
+		// Twilio does not document that a message restarts the inactive
+		// timer: this one may have run from when it was armed, not from the
+		// last message. Run it again for the time that is left.
+		return actRearm, false, "written since the timer was armed"
+	}
 	if in.warningFor(timeout) == 0 {
 		return actClose, false, "timeout"
 	}
-	mark := markFromAttributes(conv.Attributes)
 	if mark == nil {
 		return actWarn, false, "warning"
 	}
-	last, ok := lastWrite(msgs)
 	if !ok || !last.After(mark.WarnedAt) {
 		return actClose, false, "silent since the warning"
 	}
@@ -310,7 +316,10 @@ func (in *Inactivity) warn(ctx context.Context, ev ConversationStateEvent, conv 
 func (in *Inactivity) rearm(ctx context.Context, ev ConversationStateEvent, conv Conversation, rec *InactivityRecord, msgs []Message, at time.Time, claimKey string) (*InactivityResult, error) {
 	timeout := in.cfg.TimeoutFor(rec.ChannelType)
 	last, _ := lastWrite(msgs)
-	left := in.warningFor(timeout) - at.Sub(last)
+	left := in.dueAfter(timeout) - at.Sub(last)
+	if left < minTimer && in.warningFor(timeout) == 0 {
+		return in.close(ctx, ev, rec, msgs, at, claimKey, false)
+	}
 	if left < minTimer {
 		// The warning is due now: warn as on a first inactivity.
 		conv.Attributes, _ = withMark(conv.Attributes, nil)

@@ -209,6 +209,15 @@ func (in *Inactivity) warningFor(timeout time.Duration) time.Duration {
 	return w
 }
 
+// dueAfter is how long after the last message the timer's next step is
+// due: the warning when there is one, else the close.
+func (in *Inactivity) dueAfter(timeout time.Duration) time.Duration {
+	if w := in.warningFor(timeout); w > 0 {
+		return w
+	}
+	return timeout
+}
+
 // markFromAttributes returns the warning mark, nil when there is none (or
 // it is not ours to read).
 func markFromAttributes(attributes string) *inactivityMark {
