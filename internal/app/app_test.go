@@ -31,16 +31,7 @@ func startWith(t *testing.T, onEmulatorClock bool) (emuURL string, svc *httptest
 	require.NoError(t, err)
 	emuSrv := httptest.NewServer(emu)
 	t.Cleanup(func() { emuSrv.Close(); emu.Close() })
-	sid, token := emu.Credentials()
-	seeded := emu.SeededSIDs()
-	cfg := config.Config{
-		AccountSID: sid, AuthToken: token, EmulatorURL: emuSrv.URL,
-		WorkspaceSID: seeded.WorkspaceSID, ChatServiceSID: seeded.ChatServiceSID, SyncServiceSID: "default",
-		TransferWorkflowSID: seeded.TransferWorkflowSID,
-		TwilioTimeout:       5 * time.Second, TwilioMaxAttempts: 3,
-		PublicBaseURL: "http://localhost:8080", CORSAllowedOrigins: []string{"https://flex.twilio.com"},
-		MaxRequestBodyBytes: 1 << 20, ParkedTTL: 24 * time.Hour, FlexTokenRevalidateAfter: 5 * time.Minute,
-	}
+	cfg := emulatorConfig(emu, emuSrv.URL)
 	var opts []app.Option
 	if onEmulatorClock {
 		opts = append(opts, app.WithClock(emu.Now))
@@ -138,5 +129,20 @@ func TestCapabilityOffNamesItsVariable(t *testing.T) {
 		status, body := do(t, method, svc.URL+path, "", nil)
 		assert.Equal(t, http.StatusNotFound, status, path)
 		assert.Contains(t, body, "INTERACTION_RECORDS=true", path)
+	}
+}
+
+// emulatorConfig is a service configuration for an in-process emulator
+// served at url: its credentials and seeded SIDs, and the defaults Load gives.
+func emulatorConfig(emu *emulator.Emulator, url string) config.Config {
+	sid, token := emu.Credentials()
+	seeded := emu.SeededSIDs()
+	return config.Config{
+		AccountSID: sid, AuthToken: token, EmulatorURL: url,
+		WorkspaceSID: seeded.WorkspaceSID, ChatServiceSID: seeded.ChatServiceSID, SyncServiceSID: "default",
+		TransferWorkflowSID: seeded.TransferWorkflowSID,
+		TwilioTimeout:       5 * time.Second, TwilioMaxAttempts: 3,
+		PublicBaseURL: "http://localhost:8080", CORSAllowedOrigins: []string{"https://flex.twilio.com"},
+		MaxRequestBodyBytes: 1 << 20, ParkedTTL: 24 * time.Hour, FlexTokenRevalidateAfter: 5 * time.Minute,
 	}
 }

@@ -81,20 +81,14 @@ func newFuzzHarness(f *testing.F) *fuzzHarness {
 	emuSrv := httptest.NewServer(emu)
 	f.Cleanup(func() { emuSrv.Close(); emu.Close() })
 	sid, token := emu.Credentials()
-	seeded := emu.SeededSIDs()
-	cfg := config.Config{
-		AccountSID: sid, AuthToken: token, EmulatorURL: emuSrv.URL,
-		WorkspaceSID: seeded.WorkspaceSID, ChatServiceSID: seeded.ChatServiceSID, SyncServiceSID: "default",
-		TransferWorkflowSID: seeded.TransferWorkflowSID,
-		TwilioTimeout:       5 * time.Second, TwilioMaxAttempts: 1,
-		PublicBaseURL: "https://flexhooks.example.com", CORSAllowedOrigins: []string{"https://flex.twilio.com"},
-		MaxRequestBodyBytes: 64 << 10, FlexTokenRevalidateAfter: 5 * time.Minute,
-		ParkedList: true, ParkedTTL: 24 * time.Hour,
-		InactivityTimeout: isoduration.Duration(30 * time.Minute), InactivityWarning: isoduration.Duration(25 * time.Minute),
-		InactivityMessage: "closed", InactivityWarningMessage: "still there?",
-		InteractionRecords: true, PersistentChat: config.PersistentChatEntirePastSession,
-		PersistentChatWindow: isoduration.Duration(7 * 24 * time.Hour),
-	}
+	// Every capability on; one attempt per Twilio call, so a slow input
+	// shows as itself rather than as retries.
+	cfg := emulatorConfig(emu, emuSrv.URL)
+	cfg.TwilioMaxAttempts, cfg.PublicBaseURL, cfg.MaxRequestBodyBytes = 1, "https://flexhooks.example.com", 64<<10
+	cfg.ParkedList, cfg.InteractionRecords = true, true
+	cfg.InactivityTimeout, cfg.InactivityWarning = isoduration.Duration(30*time.Minute), isoduration.Duration(25*time.Minute)
+	cfg.InactivityMessage, cfg.InactivityWarningMessage = "closed", "still there?"
+	cfg.PersistentChat, cfg.PersistentChatWindow = config.PersistentChatEntirePastSession, isoduration.Duration(7*24*time.Hour)
 	a, err := app.New(cfg, slog.New(slog.DiscardHandler), nil, app.WithClock(emu.Now))
 	require.NoError(f, err)
 	h := &fuzzHarness{handler: a.Server.Handler(), authToken: token, basic: [2]string{sid, token},
