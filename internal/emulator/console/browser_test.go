@@ -259,6 +259,10 @@ func TestConsoleStory(t *testing.T) {
 	p.waitFor("bob in the conversation", fmt.Sprintf(
 		`document.querySelector('.conv[data-conversation=%q] .facts').innerText.includes("bob") && document.querySelector('#workers tr[data-worker="bob"]').innerText.includes("assigned")`, conv))
 	p.waitFor("an inactivity timer on the conversation", fmt.Sprintf(`document.querySelector('.conv[data-conversation=%q] .timer') !== null`, conv))
+	p.waitFor("the park claims' Sync map against Twilio's limits", `(() => {
+		const row = document.querySelector('#sync tr[data-sync-object="flexhooks_parks"]');
+		return row !== null && row.querySelectorAll(".meter").length === 4;
+	})()`)
 
 	if path := os.Getenv("CONSOLE_SCREENSHOT"); path != "" {
 		p.screenshot(path)

@@ -29,20 +29,22 @@ async function poll() {
   if (app.polling) return;
   app.polling = true;
   try {
-    const [st, wh, fl] = await Promise.all([
+    const [st, wh, fl, su] = await Promise.all([
       control("GET", "/emulator/state"), control("GET", "/emulator/webhooks"), control("GET", "/emulator/faults"),
+      control("GET", "/emulator/sync/usage"),
     ]);
     if (!st.ok) throw new Error(`state: ${st.status}`);
     setLive(true);
     // The clock alone moving (under make run it follows real time) redraws
     // only the clock, and the rest every 15 s for "in 4m" to age: a redraw
     // of the world every second would take a keyboard user's place.
-    const text = JSON.stringify([{ ...st.body, now: "" }, wh.body, fl.body]);
+    const text = JSON.stringify([{ ...st.body, now: "" }, wh.body, fl.body, su.body]);
     setClock(st.body.now);
     if (text !== app.stateText || Date.now() - app.renderedAt > 15_000) {
       app.stateText = text;
       app.renderedAt = Date.now();
       app.world = new World(st.body);
+      app.world.syncUsage = su.ok ? su.body : null; // per-object rates against Twilio's limits
       app.extra.webhooks = (wh.body && wh.body.webhooks) || [];
       app.extra.faults = (fl.body && fl.body.faults) || [];
       app.recordsDirty = true;

@@ -111,7 +111,8 @@ function syncUsage(world) {
   const sync = world.state.sync || {};
   const out = [];
   const usage = sync.usage || sync.rates || null;
-  if (usage) out.push(usageTable(usage));
+  if (world.syncUsage && Array.isArray(world.syncUsage.objects)) out.push(...limitsTable(world.syncUsage));
+  else if (usage) out.push(usageTable(usage));
   const rows = world.maps().map((m) => {
     const mu = m.usage || m.rates || null;
     return h("tr", { dataset: { map: m.uniqueName || m.sid } },
@@ -120,10 +121,27 @@ function syncUsage(world) {
       h("td", {}, mu ? usageCells(mu) : h("span", { class: "muted" }, "—")));
   });
   out.push(table("Sync maps", ["map", "items", "usage"], rows, "No Sync maps yet."));
-  if (!usage && !world.maps().some((m) => m.usage || m.rates)) {
+  if (!world.syncUsage && !usage && !world.maps().some((m) => m.usage || m.rates)) {
     out.push(h("p", { class: "muted" }, `This emulator reports no Sync rates; Twilio allows ${SYNC_LIMIT_PER_SECOND} reads/s and ${SYNC_LIMIT_PER_SECOND} writes/s per map.`));
   }
   return out;
+}
+
+/**
+ * GET /emulator/sync/usage: each Sync object's reads and writes in the last
+ * second and the last 10 s against Twilio's limits (20/s, 200 in any 10 s),
+ * and the calls it throttled (429, 54009).
+ */
+function limitsTable(u) {
+  const rate = (v, limit) => h("td", { class: "num" }, String(v), " ", meter(v, limit));
+  const rows = u.objects.map((o) => h("tr", { dataset: { syncObject: o.uniqueName || o.sid } },
+    h("td", {}, o.uniqueName || sid(o.sid)),
+    rate(o.readsPerSecond, SYNC_LIMIT_PER_SECOND), rate(o.writesPerSecond, SYNC_LIMIT_PER_SECOND),
+    rate(o.reads10s, 10 * SYNC_LIMIT_PER_SECOND), rate(o.writes10s, 10 * SYNC_LIMIT_PER_SECOND),
+    h("td", { class: o.throttledReads + o.throttledWrites > 0 ? "num bad" : "num" }, String(o.throttledReads + o.throttledWrites))));
+  const caption = u.enabled ? `Twilio's limits, enforced: ${u.limit}.` : "Sync limits are switched off on this emulator.";
+  return [h("p", { class: "muted" }, caption),
+    table("Sync usage", ["object", "reads/s", "writes/s", "reads, 10 s", "writes, 10 s", "throttled"], rows, "No Sync traffic yet.")];
 }
 
 function usageTable(usage) {
