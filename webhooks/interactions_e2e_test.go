@@ -153,20 +153,7 @@ func (w *recordsWorld) stored(csid string) stored {
 // mapName_xx, from the emulator's state.
 func (w *recordsWorld) syncItems(mapName string) map[string]map[string]any {
 	w.t.Helper()
-	var st struct {
-		Sync struct {
-			Services []struct {
-				UniqueName string `json:"uniqueName"`
-				Maps       []struct {
-					UniqueName *string `json:"uniqueName"`
-					Items      []struct {
-						Key  string         `json:"key"`
-						Data map[string]any `json:"data"`
-					} `json:"items"`
-				} `json:"maps"`
-			} `json:"services"`
-		} `json:"sync"`
-	}
+	var st state // world_test.go's view of the emulator's state
 	w.State(&st)
 	shard := regexp.MustCompile("^" + regexp.QuoteMeta(mapName) + "(_[0-9a-f]{2,3})?$")
 	out := map[string]map[string]any{}
