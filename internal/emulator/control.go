@@ -202,7 +202,13 @@ func (e *Emulator) postClock(w http.ResponseWriter, r *http.Request) {
 		controlError(w, http.StatusBadRequest, `advance must be a non-negative ISO-8601 duration such as "PT5M"`)
 		return
 	}
-	now := e.advance(d)
+	ctx, cancel := context.WithTimeout(r.Context(), settleTimeout)
+	defer cancel()
+	now, err := e.advance(ctx, d, r.URL.Query().Get("wait") != "false")
+	if err != nil {
+		controlError(w, http.StatusGatewayTimeout, "webhooks still in flight at "+now.Format(time.RFC3339)+": "+err.Error())
+		return
+	}
 	if !e.settle(w, r) {
 		return
 	}

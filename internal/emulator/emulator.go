@@ -275,18 +275,38 @@ func (e *Emulator) followRealTime(ctx context.Context) {
 	}
 }
 
-// advance moves the virtual clock forward by d, firing due timers, and
-// returns the new time.
-func (e *Emulator) advance(d time.Duration) time.Time {
+// advance moves the virtual clock forward by d and returns the new time.
+// It stops at each due timer, fires it, and waits for the webhooks it
+// caused (and their answers' consequences) before going on, as real time
+// would: a service that re-arms a timer when it hears of one firing then
+// arms it from that moment, not from the end of the jump.
+// With settle false (the control API's ?wait=false) it does not wait.
+func (e *Emulator) advance(ctx context.Context, d time.Duration, settle bool) (time.Time, error) {
 	e.clockMu.Lock()
 	defer e.clockMu.Unlock()
 	e.env.Lock()
 	target := e.env.Now().Add(d)
-	e.env.AdvanceTo(target)
-	now := e.env.Now()
 	e.env.Unlock()
-	e.offset = time.Until(now)
-	return now
+	for {
+		e.env.Lock()
+		due, ok := e.env.NextDue()
+		if !ok || due.After(target) {
+			e.env.AdvanceTo(target)
+			now := e.env.Now()
+			e.env.Unlock()
+			e.offset = time.Until(now)
+			return now, nil
+		}
+		e.env.AdvanceTo(due) // every timer due at that instant
+		e.offset = time.Until(e.env.Now())
+		e.env.Unlock()
+		if !settle {
+			continue
+		}
+		if err := e.Settle(ctx); err != nil {
+			return due, err
+		}
+	}
 }
 
 func hostOf(r *http.Request) string {

@@ -95,6 +95,18 @@ func (e *Env) AdvanceTo(t time.Time) {
 	}
 }
 
+// NextDue is when the next live timer is due; ok is false when none is.
+// Lock held.
+func (e *Env) NextDue() (at time.Time, ok bool) {
+	for len(e.timers) > 0 && e.timers[0].stopped {
+		heap.Pop(&e.timers)
+	}
+	if len(e.timers) == 0 {
+		return time.Time{}, false
+	}
+	return e.timers[0].at, true
+}
+
 // Send queues a webhook; it is delivered once the lock is released. Lock held.
 func (e *Env) Send(h Webhook) { e.Outbox.enqueue(h) }
 
