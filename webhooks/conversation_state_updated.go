@@ -115,7 +115,9 @@ func (in *Inactivity) StateUpdated(ctx context.Context, ev ConversationStateEven
 		func() { conv, convErr = in.tw.FetchConversation(ctx, ev.ConversationSid) },
 		func() { item, recErr = in.fetchRecord(ctx, ev.ConversationSid) },
 		func() { msgs, msgErr = in.tw.RecentMessages(ctx, ev.ConversationSid, recentMessages) },
-		func() { park, parkErr = in.tw.FetchSyncMapItem(ctx, ParkClaimMap, ev.ConversationSid) },
+		func() {
+			park, parkErr = in.tw.FetchSyncMapItem(ctx, parkClaimMapOf(ev.ConversationSid), ev.ConversationSid)
+		},
 	)
 	if at.IsZero() && convErr == nil && msgErr == nil {
 		// An event without its time: the last activity identifies the

@@ -149,7 +149,7 @@ func (p *Parks) Park(ctx context.Context, req ParkRequest) (*ParkResponse, error
 		func() {
 			hookSid, hookErr = p.tw.CreateConversationWebhook(ctx, csid, p.unparkWebhook(rec))
 		},
-		func() { clmErr = p.tw.CreateSyncMapItem(ctx, ParkClaimMap, csid, rec, 0) },
+		func() { clmErr = p.tw.CreateSyncMapItem(ctx, parkClaimMapOf(csid), csid, rec, 0) },
 	)
 	claimed := clmErr == nil
 	undo := func(reason string) {
@@ -162,7 +162,9 @@ func (p *Parks) Park(ctx context.Context, req ParkRequest) (*ParkResponse, error
 			})
 		}
 		if claimed {
-			fns = append(fns, func() { p.bestEffort(uctx, reason, "delete claim", p.tw.DeleteSyncMapItem(uctx, ParkClaimMap, csid)) })
+			fns = append(fns, func() {
+				p.bestEffort(uctx, reason, "delete claim", p.tw.DeleteSyncMapItem(uctx, parkClaimMapOf(csid), csid))
+			})
 		}
 		parallel(fns...)
 	}
@@ -195,7 +197,7 @@ func (p *Parks) Park(ctx context.Context, req ParkRequest) (*ParkResponse, error
 			undo("claim held by another park")
 			return resp, err
 		}
-		clmErr = p.tw.CreateSyncMapItem(ctx, ParkClaimMap, csid, rec, 0)
+		clmErr = p.tw.CreateSyncMapItem(ctx, parkClaimMapOf(csid), csid, rec, 0)
 		claimed = clmErr == nil
 		if isConflict(clmErr) {
 			undo("claim taken concurrently")
@@ -334,7 +336,7 @@ func alreadyParked(rec ParkRecord) *ParkResponse {
 // stale record in the attributes, if any, or a claim older than any park
 // takes (its park crashed between its round trips).
 func (p *Parks) existingClaim(ctx context.Context, csid string, staleRec *ParkRecord) (resp *ParkResponse, retake bool, err error) {
-	item, err := p.tw.FetchSyncMapItem(ctx, ParkClaimMap, csid)
+	item, err := p.tw.FetchSyncMapItem(ctx, parkClaimMapOf(csid), csid)
 	if isNotFound(err) {
 		// The other park failed and undid itself between our create and
 		// this fetch: nothing is parked, and a retry will park.
@@ -352,7 +354,7 @@ func (p *Parks) existingClaim(ctx context.Context, csid string, staleRec *ParkRe
 	if leftover || old {
 		// The conversation attributes hold no live record (checked by the
 		// caller), so this claim belongs to no park: drop it.
-		if err := p.tw.DeleteSyncMapItem(ctx, ParkClaimMap, csid); err != nil && !isNotFound(err) {
+		if err := p.tw.DeleteSyncMapItem(ctx, parkClaimMapOf(csid), csid); err != nil && !isNotFound(err) {
 			return nil, false, err
 		}
 		p.log.WarnContext(ctx, "park: took over a stale park claim", "conversationSid", csid, "claimedAt", item.DateCreated)
@@ -438,7 +440,7 @@ func (p *Parks) replayedPark(ctx context.Context, caller flexhooks.Caller, conv 
 	if code := flexhooks.ErrorCode(err); (code != flexhooks.ECONFLICT && code != flexhooks.EFORBIDDEN) || conv.State == "closed" {
 		return nil
 	}
-	item, ferr := p.tw.FetchSyncMapItem(ctx, ParkClaimMap, rec.ConversationSid)
+	item, ferr := p.tw.FetchSyncMapItem(ctx, parkClaimMapOf(rec.ConversationSid), rec.ConversationSid)
 	var held ParkRecord
 	if ferr != nil || decodeJSON(item.Data, &held) != nil {
 		return nil

@@ -239,11 +239,12 @@ func TestFiftyConcurrentCustomerMessagesMakeOneTask(t *testing.T) {
 func TestWhatsAppParkOutlivesItsWindow(t *testing.T) {
 	w := newWorld(t, 1)
 	const customer = "whatsapp:+15551230020"
-	csid, worker, token := w.parked(w.services[0], customer, "whatsapp")
+	csid, worker, _ := w.parked(w.services[0], customer, "whatsapp")
 	require.NotNil(t, w.view(csid, worker).ListItem)
 
 	w.control(http.MethodPost, "/emulator/clock", map[string]string{"advance": "PT25H"}, nil)
 	w.settle()
+	token, _ := w.flexToken(worker) // the park's expired a day ago
 	v := w.view(csid, worker)
 	assert.Nil(t, v.ListItem, "the list item expired with the window")
 	assertParked(t, v)

@@ -41,6 +41,17 @@ type ParkConfig struct {
 	// park named no longer exists; empty: the workspace's workflow named
 	// DefaultWorkflowName.
 	DefaultWorkflowSid string
+	// MaxAge bounds a park's life (PARK_MAX_AGE); 0: no bound.
+	MaxAge time.Duration
+	// RouteExpired routes an expired park back to an agent instead of
+	// closing it.
+	RouteExpired bool
+	// ExpiredMessage tells the customer an expired park was closed; empty
+	// sends nothing.
+	ExpiredMessage string
+	// Now is the clock (the emulator's virtual one in tests); nil is the
+	// wall clock.
+	Now func() time.Time
 }
 
 // DefaultWorkflowName is Flex's default workflow, the unpark's last resort.
@@ -66,7 +77,10 @@ func NewParks(tw ParkTwilio, cfg ParkConfig, log *slog.Logger) *Parks {
 		cfg.UndoTimeout = 15 * time.Second
 	}
 	cfg.PublicBaseURL = strings.TrimRight(cfg.PublicBaseURL, "/")
-	return &Parks{tw: tw, cfg: cfg, log: log, now: time.Now}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	return &Parks{tw: tw, cfg: cfg, log: log, now: cfg.Now}
 }
 
 // unparkURL is the unpark webhook's URL, carrying the customer hint.

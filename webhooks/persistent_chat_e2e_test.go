@@ -223,6 +223,13 @@ func pcBodies(lines []pcLine) []string {
 	return out
 }
 
+// advance moves the clock, and signs the supervisor in again: a Flex
+// token expires on the service's clock, which is the emulator's.
+func (w *pcWorld) advance(iso string) {
+	w.Advance(iso)
+	w.supervisor, _ = w.Token("carol", "supervisor")
+}
+
 // record is GET /interactions/{sid} as a supervisor.
 func (w *pcWorld) record(csid string) map[string]any {
 	status, body := w.Get(w.Services[0], "/interactions/"+csid, w.supervisor)
@@ -427,8 +434,11 @@ func TestPersistentChatClientToken(t *testing.T) {
 	require.NotNil(t, items[0].DateExpires)
 	assert.GreaterOrEqual(t, items[0].DateExpires.Sub(*items[0].DateCreated), 7*24*time.Hour, "kept for seven days")
 
-	// Six days later the same token and request answer the same, and change nothing.
-	w.Advance("P6D")
+	// Six days later the same client token and request answer the same,
+	// and change nothing. (The agent's Flex token has expired by then, on
+	// the service's clock as on IAM's: the agent has signed in again.)
+	w.advance("P6D")
+	tok, _ = w.Token(s2.Agents[0])
 	w.ClearRequests()
 	status, again := w.rehydrate(w.Services[0], tok, req)
 	require.Equal(t, http.StatusOK, status, "%v", again)
@@ -539,7 +549,7 @@ func TestPersistentChatAutomatic(t *testing.T) {
 			}
 
 			// Back two hours later: linked before anyone accepts.
-			w.Advance("PT2H")
+			w.advance("PT2H")
 			in := w.Inbound(customer, "sms", "back within a day")
 			require.NotEmpty(t, in.TaskSid)
 			status, attrs := w.TaskStatus(in.TaskSid)
@@ -576,7 +586,7 @@ func TestPersistentChatAutomatic(t *testing.T) {
 			w.end(s2)
 
 			// Back two days later: outside the window, not linked.
-			w.Advance("P2D")
+			w.advance("P2D")
 			in = w.Inbound(customer, "sms", "back much later")
 			_, attrs = w.TaskStatus(in.TaskSid)
 			assert.NotContains(t, attrs, webhooks.ContinuedFromAttribute)

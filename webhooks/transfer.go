@@ -147,7 +147,7 @@ func (t *Transfers) Transfer(ctx context.Context, req TransferRequest) (*Transfe
 	)
 	fns := []func(){
 		func() {
-			clmErr = t.tw.CreateSyncMapItem(ctx, TransferClaimMap, csid, transferClaim{ID: id, By: caller.WorkerSid,
+			clmErr = t.tw.CreateSyncMapItem(ctx, transferClaimMapOf(csid), csid, transferClaim{ID: id, By: caller.WorkerSid,
 				InteractionSid: o.InteractionSid, ChannelSid: o.ChannelSid, ParticipantSid: o.ParticipantSid}, t.cfg.ClaimTTL)
 		},
 		func() { conv, convErr = t.tw.FetchConversation(ctx, csid) },
@@ -175,7 +175,7 @@ func (t *Transfers) Transfer(ctx context.Context, req TransferRequest) (*Transfe
 		if claimed {
 			uctx, cancel := t.undoContext(ctx)
 			defer cancel()
-			t.bestEffort(uctx, "release claim", t.tw.DeleteSyncMapItem(uctx, TransferClaimMap, csid))
+			t.bestEffort(uctx, "release claim", t.tw.DeleteSyncMapItem(uctx, transferClaimMapOf(csid), csid))
 		}
 	}
 	seat := seatReads{parts: parts, partsErr: ptErr, members: members, memberErr: memberErr, task: task, taskErr: tskErr, taskRead: o.TaskSid != ""}

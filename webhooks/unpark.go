@@ -78,7 +78,7 @@ func (p *Parks) Unpark(ctx context.Context, req UnparkRequest) (*UnparkResponse,
 	parallel(
 		func() { conv, convErr = p.tw.FetchConversation(ctx, csid) },
 		func() { hooks, lsErr = p.tw.ListConversationWebhooks(ctx, csid) },
-		func() { claim, clmErr = p.tw.FetchSyncMapItem(ctx, ParkClaimMap, csid) },
+		func() { claim, clmErr = p.tw.FetchSyncMapItem(ctx, parkClaimMapOf(csid), csid) },
 	)
 	if convErr != nil {
 		return nil, conversationError(csid, convErr)
@@ -154,7 +154,7 @@ func (p *Parks) resume(ctx context.Context, conv Conversation, rec ParkRecord, c
 		func() {
 			inviteSid, inviteErr = p.tw.CreateInteractionInvite(ctx, rec.InteractionSid, rec.ChannelSid, p.inviteRouting(rec, claimed.Sid, sameWorker))
 		},
-		func() { claimErr = p.tw.DeleteSyncMapItem(ctx, ParkClaimMap, csid) },
+		func() { claimErr = p.tw.DeleteSyncMapItem(ctx, parkClaimMapOf(csid), csid) },
 	}
 	cleared, err := withoutPark(conv.Attributes)
 	if err == nil && IsParked(conv.Attributes) {
@@ -201,7 +201,7 @@ func (p *Parks) resume(ctx context.Context, conv Conversation, rec ParkRecord, c
 	}
 	if failed(claimErr) {
 		retry = append(retry, func() {
-			if err := p.tw.DeleteSyncMapItem(ctx, ParkClaimMap, csid); failed(err) {
+			if err := p.tw.DeleteSyncMapItem(ctx, parkClaimMapOf(csid), csid); failed(err) {
 				p.log.WarnContext(ctx, "unpark: could not delete the park claim", "conversationSid", csid, "err", err)
 			}
 		})
@@ -289,7 +289,7 @@ func (p *Parks) restorePark(ctx context.Context, conv Conversation, rec ParkReco
 	}
 	fns := []func(){
 		func() {
-			p.bestEffort(uctx, "invite failed", "restore claim", p.tw.PutSyncMapItem(uctx, ParkClaimMap, csid, rec, 0))
+			p.bestEffort(uctx, "invite failed", "restore claim", p.tw.PutSyncMapItem(uctx, parkClaimMapOf(csid), csid, rec, 0))
 		},
 	}
 	if attrs, err := withPark(conv.Attributes, rec); err == nil {

@@ -25,6 +25,9 @@ type App struct {
 	// /readyz and /metrics): the fuzz test walks them all and the OpenAPI
 	// route-coverage test reads them.
 	Routes []server.Route
+	// Sweeper finds and repairs what failed operations left behind:
+	// serve runs it every SWEEP_INTERVAL, `flexhooks sweep` once.
+	Sweeper *webhooks.Sweeper
 }
 
 // Option changes how New assembles the service.
@@ -64,6 +67,10 @@ func New(cfg config.Config, log *slog.Logger, reg *prometheus.Registry, opts ...
 		ParkedTTL:     cfg.ParkedTTL,
 		// The route an unpark falls back to when a park's workflow is gone.
 		DefaultWorkflowSid: cfg.DefaultWorkflowSID,
+		MaxAge:             cfg.ParkMaxAge.D(),
+		RouteExpired:       cfg.ParkExpiry == "route",
+		ExpiredMessage:     cfg.ParkExpiredMessage,
+		Now:                o.now,
 	}, log)
 	// TaskRouter's workspace callback delivers every event to one route;
 	// capabilities register the event types they use on events.
@@ -82,6 +89,13 @@ func New(cfg config.Config, log *slog.Logger, reg *prometheus.Registry, opts ...
 	routes = append(routes, inactivityRoutes(cfg, tw, events, records, log)...)
 	routes = append(routes, taskRouterEventRoutes(events)...)
 	routes = append(routes, transferRoutes(newTransfers(cfg, ops, events, log))...)
+	// Each capability contributes what its sweep repairs.
+	var steps []webhooks.SweepStep
+	sweeper, err := newSweeper(cfg, ops, reg, log, o.now, steps)
+	if err != nil {
+		return nil, err
+	}
+	routes = append(routes, sweepRoutes(sweeper)...)
 	doc, err := openAPIRoutes()
 	if err != nil {
 		return nil, err
@@ -104,7 +118,7 @@ func New(cfg config.Config, log *slog.Logger, reg *prometheus.Registry, opts ...
 		Routes:               routes,
 		Now:                  o.now,
 	})
-	return &App{Server: srv, Twilio: tw, Routes: routes}, nil
+	return &App{Server: srv, Twilio: tw, Routes: routes, Sweeper: sweeper}, nil
 }
 
 // serviceCredentials are the HTTP Basic pairs a backend may present where

@@ -96,6 +96,27 @@ type Config struct {
 	// SMS items never expire, as in Twilio's park-interaction template.
 	ParkedTTL time.Duration `envconfig:"PARKED_TTL" default:"24h" want:"a Go duration such as 24h" capability:"parked list"`
 
+	// ParkMaxAge bounds a park's life: a conversation parked this long is
+	// closed with ParkExpiredMessage (record Closed Abandoned), or routed
+	// back when ParkExpiry is "route". It must stay below the 180 days
+	// after which Twilio deletes an idle interaction channel.
+	ParkMaxAge isoduration.Duration `envconfig:"PARK_MAX_AGE" default:"P14D" want:"an ISO-8601 duration from PT1H to P179D, e.g. P14D"`
+	// ParkExpiry is what happens at ParkMaxAge: close or route.
+	ParkExpiry string `envconfig:"PARK_EXPIRY" default:"close" want:"close or route"`
+	// ParkExpiredMessage is sent to the customer when an expired park is
+	// closed; empty sends nothing.
+	ParkExpiredMessage string `envconfig:"PARK_EXPIRED_MESSAGE" default:"We closed this conversation because it was waiting a long time. Write again any time and we will pick it up."`
+
+	// SweepInterval is how often serve runs the sweeper, which finds and
+	// finishes or undoes work a failed operation left behind (and fires
+	// scheduled unparks and expired parks), with ±20% jitter. 0 turns it
+	// off in serve (run flexhooks sweep from a CronJob instead).
+	SweepInterval time.Duration `envconfig:"SWEEP_INTERVAL" default:"1m" want:"a Go duration such as 1m, or 0 to turn it off"`
+	// SweepGrace is how long a suspect that could be a live operation (an
+	// unpark webhook missing while an unpark may be routing) must have been
+	// seen before the sweeper repairs it.
+	SweepGrace time.Duration `envconfig:"SWEEP_GRACE" default:"2m" want:"a Go duration of at least 30s, such as 2m"`
+
 	// InactivityTimeout closes a conversation after this long without a
 	// message (Conversations timers.inactive). Empty disables the feature.
 	InactivityTimeout isoduration.Duration `envconfig:"INACTIVITY_TIMEOUT" want:"an ISO-8601 duration of at least PT1M, e.g. PT30M" capability:"inactivity timeout" demo:"PT30M"`

@@ -149,6 +149,20 @@ func (c *Config) validate(failed map[string]bool) []string {
 		}
 	}
 
+	if d := c.ParkMaxAge.D(); !failed["PARK_MAX_AGE"] && (d < time.Hour || d >= 180*24*time.Hour) {
+		// Twilio deletes an interaction channel after 180 days without
+		// activity: a park must end before its channel does.
+		add("PARK_MAX_AGE: want an ISO-8601 duration from PT1H to P179D (Twilio deletes an idle interaction channel after 180 days), got %s", c.ParkMaxAge)
+	}
+	if c.ParkExpiry != "close" && c.ParkExpiry != "route" {
+		add("PARK_EXPIRY: want close or route, got %q", c.ParkExpiry)
+	}
+	if !failed["SWEEP_INTERVAL"] && c.SweepInterval < 0 {
+		add("SWEEP_INTERVAL: want a Go duration such as 1m, or 0 to turn it off, got %s", c.SweepInterval)
+	}
+	if !failed["SWEEP_GRACE"] && c.SweepGrace < 30*time.Second {
+		add("SWEEP_GRACE: want a Go duration of at least 30s (above any request's deadline), got %s", c.SweepGrace)
+	}
 	if !failed["TWILIO_TIMEOUT"] && c.TwilioTimeout <= 0 {
 		add("TWILIO_TIMEOUT: want a positive Go duration such as 10s, got %s", c.TwilioTimeout)
 	}

@@ -31,6 +31,7 @@ import (
 	"github.com/flexhooks/flexhooks/internal/emulator/core"
 	"github.com/flexhooks/flexhooks/internal/emulator/emutest"
 	"github.com/flexhooks/flexhooks/internal/emulator/flex"
+	"github.com/flexhooks/flexhooks/webhooks"
 )
 
 // Options shape a World.
@@ -111,7 +112,10 @@ func (w *World) startService(configure func(*config.Config)) string {
 	if os.Getenv("E2E_LOG") != "" {
 		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug})).With("service", base)
 	}
-	a, err := app.New(cfg, log, nil)
+	// The service tells time by the emulator's clock, as embedded mode
+	// does: a park's age, a scheduled unpark and the sweeper's grace all
+	// move when a test advances it.
+	a, err := app.New(cfg, log, nil, app.WithClock(w.Emu.Now))
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
@@ -312,4 +316,39 @@ func (w *World) do(req *http.Request) (int, map[string]any) {
 		require.NoError(w.T, json.Unmarshal(b, &out), "answer is not JSON: %.300s", b)
 	}
 	return resp.StatusCode, out
+}
+
+// Sweep runs one sweep on the replica at index replica, as an operator
+// would (POST /admin/sweep with the service's credentials), and returns
+// its report; the test fails unless it answers 200.
+func (w *World) Sweep(replica int, dryRun bool) webhooks.SweepReport {
+	w.T.Helper()
+	u := w.Services[replica] + app.SweepPath
+	if dryRun {
+		u += "?dryRun=true"
+	}
+	req, err := http.NewRequest(http.MethodPost, u, nil)
+	require.NoError(w.T, err)
+	req.SetBasicAuth(emutest.AccountSID, w.AuthToken)
+	resp, err := w.HTTP.Do(req)
+	require.NoError(w.T, err)
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	require.NoError(w.T, err)
+	require.Equal(w.T, http.StatusOK, resp.StatusCode, "sweep: %s", b)
+	w.checkAPI(req, resp.StatusCode, resp.Header, b)
+	var rep webhooks.SweepReport
+	require.NoError(w.T, json.Unmarshal(b, &rep))
+	return rep
+}
+
+// Repaired lists the kinds a sweep repaired, in order, once each time.
+func Repaired(rep webhooks.SweepReport) []string {
+	var kinds []string
+	for _, r := range rep.Repairs {
+		if r.Outcome == webhooks.OutcomeRepaired {
+			kinds = append(kinds, r.Kind)
+		}
+	}
+	return kinds
 }
