@@ -28,6 +28,10 @@ type ParkRequest struct {
 	WorkerSid string `json:"workerSid" form:"workerSid"`
 	// CreateUpdateSyncMapItem asks for the parked-list item.
 	CreateUpdateSyncMapItem boolField `json:"createUpdateSyncMapItem" form:"createUpdateSyncMapItem"`
+	// UnparkAt snoozes the park: at that time (an RFC 3339 time, or an
+	// ISO-8601 duration from now such as PT2H), if the customer has not
+	// written, the conversation is routed back. Optional.
+	UnparkAt string `json:"unparkAt" form:"unparkAt"`
 }
 
 // ParkResponse is the answer to a park: the park as it stands in Twilio.
@@ -44,7 +48,7 @@ type ParkResponse struct {
 
 // validate checks every field, fills the defaults, and returns the record
 // the park will store. It makes no Twilio call: a 400 changes nothing.
-func (r *ParkRequest) validate() (ParkRecord, error) {
+func (r *ParkRequest) validate(now time.Time, maxAge time.Duration) (ParkRecord, error) {
 	f := fieldErrors{}
 	f.sid("conversationSid", r.ConversationSid, "CH")
 	f.sid("interactionSid", r.InteractionSid, "KD")
@@ -77,10 +81,15 @@ func (r *ParkRequest) validate() (ParkRecord, error) {
 	if channelType == "" {
 		f["channelType"] = "required (sms, whatsapp, chat, messenger…)"
 	}
+	unparkAt, err := parseUnparkAt(r.UnparkAt, now, maxAge)
+	if err != nil {
+		f["unparkAt"] = err.Error()
+	}
 	if err := f.err(); err != nil {
 		return ParkRecord{}, err
 	}
 	return ParkRecord{
+		UnparkAt:              unparkAt,
 		ConversationSid:       r.ConversationSid,
 		InteractionSid:        r.InteractionSid,
 		ChannelSid:            r.ChannelSid,
@@ -119,7 +128,7 @@ func (p *Parks) Park(ctx context.Context, req ParkRequest) (*ParkResponse, error
 	if !ok {
 		return nil, flexhooks.Errorf(flexhooks.EUNAUTHORIZED, "a Flex token is required")
 	}
-	rec, err := req.validate()
+	rec, err := req.validate(p.now().UTC(), p.cfg.MaxAge)
 	if err != nil {
 		return nil, err
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/flexhooks/flexhooks/internal/config"
 	"github.com/flexhooks/flexhooks/internal/e2etest"
+	"github.com/flexhooks/flexhooks/webhooks"
 )
 
 // conversationView gathers what the tests check of one conversation from
@@ -187,7 +188,7 @@ func TestParkUnparkStory(t *testing.T) {
 	assert.False(t, v.Claim)
 	require.Len(t, v.Tasks, 2, "exactly one new task")
 	orig, _ := v.Tasks[1].Attributes["originalRouting"].(map[string]any)
-	assert.Equal(t, map[string]any{"queueName": form.Get("queueName"), "queueSid": form.Get("queueSid"), "workerSid": worker}, orig)
+	assert.Equal(t, map[string]any{"queueName": form.Get("queueName"), "queueSid": form.Get("queueSid"), "workerSid": worker, "reason": webhooks.UnparkByCustomer}, orig)
 	assert.Equal(t, form.Get("workflowSid"), w.taskWorkflow(v.Tasks[1].Sid))
 }
 

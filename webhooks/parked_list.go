@@ -32,6 +32,9 @@ type ParkedInteraction struct {
 	CustomerName          string    `json:"customerName,omitempty"`
 	CustomerAddress       string    `json:"customerAddress,omitempty"`
 	ParkedAt              time.Time `json:"parkedAt"`
+	// UnparkAt is when a snoozed park is routed back unless the customer
+	// writes first; absent when the park has no schedule.
+	UnparkAt *time.Time `json:"unparkAt,omitempty"`
 	// ExpiresAt is when the list item expires (WhatsApp and Messenger: the
 	// end of the 24-hour reply window); absent when it never does.
 	ExpiresAt *time.Time `json:"expiresAt,omitempty"`
@@ -122,6 +125,7 @@ func parkedFromItem(it SyncItem) ParkedInteraction {
 		WebhookSid            string `json:"webhookSid"`
 		QueueName             string `json:"queueName"`
 		ParkedAt              string `json:"parkedAt"`
+		UnparkAt              string `json:"unparkAt"`
 	}
 	_ = decodeJSON(it.Data, &d)
 	out := ParkedInteraction{
@@ -137,6 +141,9 @@ func parkedFromItem(it SyncItem) ParkedInteraction {
 	}
 	if t, err := time.Parse(time.RFC3339Nano, d.ParkedAt); err == nil {
 		out.ParkedAt = t
+	}
+	if t, err := time.Parse(time.RFC3339Nano, d.UnparkAt); err == nil {
+		out.UnparkAt = &t
 	}
 	if !it.DateExpires.IsZero() {
 		t := it.DateExpires

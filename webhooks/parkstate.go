@@ -47,6 +47,9 @@ type ParkRecord struct {
 	// its URL rather than trusting it.
 	WebhookSid string    `json:"webhookSid,omitempty"`
 	ParkedAt   time.Time `json:"parkedAt"`
+	// UnparkAt is when the sweeper routes the conversation back if the
+	// customer has not written by then (a snooze); zero: never.
+	UnparkAt time.Time `json:"unparkAt,omitzero"`
 	// Listed says a parked-list item was written, so unpark deletes it.
 	Listed bool `json:"listed,omitempty"`
 }
@@ -149,6 +152,7 @@ func parkedListItem(rec ParkRecord) map[string]any {
 		"queueSid":                  rec.QueueSid,
 		"workerSid":                 rec.WorkerSid,
 		"parkedAt":                  rec.ParkedAt.UTC().Format(time.RFC3339Nano),
+		"unparkAt":                  formatOptionalTime(rec.UnparkAt),
 	}
 }
 

@@ -137,8 +137,8 @@ var ErrRepairUnneeded = errors.New("nothing to repair")
 type Repair struct {
 	// Kind names what was wrong, as counted: "park_webhook_missing"…
 	Kind string
-	// Key is what the lock is taken on: the conversation SID, usually, so
-	// that two repairs of one conversation never run at once.
+	// Key is what the lock is taken on with Kind: the conversation SID,
+	// usually, so that one repair of a conversation is made by one replica.
 	Key string
 	// Sids go on the log line and in the report.
 	Sids map[string]string
@@ -195,7 +195,9 @@ func (r *SweepRun) Repair(ctx context.Context, rp Repair) {
 	}
 	s := r.s
 	lock := map[string]any{"kind": rp.Kind, "replica": s.cfg.Replica, "at": r.Now}
-	if err := s.tw.CreateSyncMapItem(ctx, SweepLockMap, "lock:"+rp.Key, lock, s.cfg.LockTTL); err != nil {
+	// One lock per kind and item: two different repairs of one conversation
+	// (its park key, then its webhook) may follow each other in one sweep.
+	if err := s.tw.CreateSyncMapItem(ctx, SweepLockMap, "lock:"+rp.Kind+":"+rp.Key, lock, s.cfg.LockTTL); err != nil {
 		if isConflict(err) {
 			entry.Outcome = OutcomeLocked
 			return

@@ -30,6 +30,17 @@ type UnparkResponse struct {
 	InviteSid       string `json:"inviteSid,omitempty"`
 }
 
+// Why a conversation was routed back, as originalRouting.reason on the
+// unpark's task says: a workflow may route a scheduled or expired park
+// differently from a customer's reply.
+const (
+	UnparkByCustomer = "customer"  // the customer wrote
+	UnparkByAgent    = "agent"     // an agent resumed it from the parked list
+	UnparkScheduled  = "scheduled" // its unparkAt came
+	UnparkExpired    = "expired"   // PARK_MAX_AGE came, with PARK_EXPIRY=route
+	UnparkStranded   = "stranded"  // the customer wrote but the unpark was lost (the sweeper)
+)
+
 // Reasons an unpark does nothing; the request itself was fine.
 const (
 	ReasonAlreadyUnparked = "already unparked"      // another request won the claim
@@ -48,7 +59,7 @@ func (r *UnparkRequest) validate() error {
 	return f.err()
 }
 
-// Unpark resumes a parked conversation on an agent's request. Three
+// Unpark resumes a parked conversation on an agent's request. Four
 // sequential round trips: the parking agent must be known (from the
 // conversation) before the claim, or a refused request would have changed
 // something; the invite must follow the claim, or two requests could both
@@ -57,7 +68,8 @@ func (r *UnparkRequest) validate() error {
 //  1. fetch the conversation ‖ list its webhooks ‖ fetch the park claim,
 //     whose record (only flexhooks writes it) says who parked;
 //  2. delete the unpark webhook: the claim only one unpark wins;
-//  3. invite ‖ clear the park key ‖ delete the list item and the claim.
+//  3. invite ‖ clear the park key ‖ delete the list item;
+//  4. delete the park claim, once the invite is made (see resume).
 func (p *Parks) Unpark(ctx context.Context, req UnparkRequest) (*UnparkResponse, error) {
 	caller, ok := flexhooks.CallerFrom(ctx)
 	if !ok {
@@ -113,7 +125,7 @@ func (p *Parks) Unpark(ctx context.Context, req UnparkRequest) (*UnparkResponse,
 		}
 		return nil, err
 	}
-	invite, err := p.resume(ctx, conv, *rec, *hook, bool(req.RouteToSameWorker.Bool))
+	invite, err := p.resume(ctx, conv, *rec, *hook, UnparkByAgent, bool(req.RouteToSameWorker.Bool))
 	if err != nil {
 		return nil, err
 	}
@@ -139,22 +151,25 @@ func (p *Parks) pickUnparkWebhook(hooks []Webhook, sid string) *Webhook {
 }
 
 // resume routes a parked conversation again, once its caller has won the
-// claim (deleted the unpark webhook). One round trip: the invite ‖ clearing
-// the park key ‖ deleting the list item and the claim. If the invite fails,
-// the park is put back (a new webhook, the key and the list item) so that the
-// next customer message or a retry from the list resumes it; the error is
-// returned.
-func (p *Parks) resume(ctx context.Context, conv Conversation, rec ParkRecord, claimed Webhook, sameWorker bool) (string, error) {
+// claim (deleted the unpark webhook). Two round trips: the invite ‖
+// clearing the park key ‖ deleting the list item; then, once the invite is
+// made, deleting the park claim. The claim outlives the invite on purpose:
+// it is the one record of the park that only flexhooks writes, so while
+// it stands, a park whose invite failed and whose restore failed too is
+// still found (by the next message, an agent, or the sweeper) rather than
+// forgotten. If the invite fails, the park is put back (a new webhook, the
+// key and the list item) so that the next customer message or a retry from
+// the list resumes it; the error is returned.
+func (p *Parks) resume(ctx context.Context, conv Conversation, rec ParkRecord, claimed Webhook, reason string, sameWorker bool) (string, error) {
 	csid := conv.Sid
 	var (
-		inviteSid                              string
-		inviteErr, attrsErr, listErr, claimErr error
+		inviteSid                    string
+		inviteErr, attrsErr, listErr error
 	)
 	fns := []func(){
 		func() {
-			inviteSid, inviteErr = p.tw.CreateInteractionInvite(ctx, rec.InteractionSid, rec.ChannelSid, p.inviteRouting(rec, claimed.Sid, sameWorker))
+			inviteSid, inviteErr = p.tw.CreateInteractionInvite(ctx, rec.InteractionSid, rec.ChannelSid, p.inviteRouting(rec, claimed.Sid, reason, sameWorker))
 		},
-		func() { claimErr = p.tw.DeleteSyncMapItem(ctx, parkClaimMapOf(csid), csid) },
 	}
 	cleared, err := withoutPark(conv.Attributes)
 	if err == nil && IsParked(conv.Attributes) {
@@ -172,7 +187,7 @@ func (p *Parks) resume(ctx context.Context, conv Conversation, rec ParkRecord, c
 			inviteSid, inviteErr = sid, nil
 		} else if fallback, ok := p.fallbackRoute(ctx, rec, inviteErr); ok {
 			rec.WorkflowSid = fallback
-			inviteSid, inviteErr = p.tw.CreateInteractionInvite(ctx, rec.InteractionSid, rec.ChannelSid, p.inviteRouting(rec, claimed.Sid, false))
+			inviteSid, inviteErr = p.tw.CreateInteractionInvite(ctx, rec.InteractionSid, rec.ChannelSid, p.inviteRouting(rec, claimed.Sid, reason, false))
 		}
 	}
 	if inviteErr != nil {
@@ -181,10 +196,11 @@ func (p *Parks) resume(ctx context.Context, conv Conversation, rec ParkRecord, c
 	}
 	// The conversation is routed. A failed cleanup step is retried once; a
 	// leftover after that is stale bookkeeping, never a second task: the
-	// next park recognises a record or claim of an earlier participant and
-	// replaces it, and an expired list item goes by itself.
-	var retry []func()
+	// sweeper finishes it (the invite is found by its unpark id), and the
+	// next park recognises a record or claim of an earlier participant.
 	failed := func(err error) bool { return err != nil && !isNotFound(err) }
+	claimErr := p.tw.DeleteSyncMapItem(ctx, parkClaimMapOf(csid), csid)
+	var retry []func()
 	if failed(attrsErr) {
 		retry = append(retry, func() {
 			if err := p.clearParkKey(ctx, csid); err != nil {
@@ -216,7 +232,7 @@ func (p *Parks) resume(ctx context.Context, conv Conversation, rec ParkRecord, c
 // known_worker_sid = task.originalRouting.workerSid brings the conversation
 // back to the parking agent. Routing to the same worker names the worker and
 // queue outright.
-func (p *Parks) inviteRouting(rec ParkRecord, unparkID string, sameWorker bool) map[string]any {
+func (p *Parks) inviteRouting(rec ParkRecord, unparkID, reason string, sameWorker bool) map[string]any {
 	attrs := maps.Clone(rec.TaskAttributes)
 	if attrs == nil {
 		attrs = map[string]any{}
@@ -231,6 +247,7 @@ func (p *Parks) inviteRouting(rec ParkRecord, unparkID string, sameWorker bool) 
 		"queueName": rec.QueueName,
 		"queueSid":  rec.QueueSid,
 		"workerSid": rec.WorkerSid,
+		"reason":    reason,
 	}
 	props := map[string]any{
 		"workspace_sid":            p.cfg.WorkspaceSid,

@@ -66,11 +66,12 @@ func isChannelSource(source string) bool {
 // UnparkWebhook handles onMessageAdded on a parked conversation: a message
 // from the customer routes the conversation again, exactly once however many
 // messages arrive together, however often Twilio retries, and however many
-// replicas receive them. Two sequential round trips:
+// replicas receive them. Three sequential round trips:
 //
 //  1. delete this webhook — the claim: one caller wins, every other gets
 //     404 and does nothing — ‖ fetch the conversation;
-//  2. invite ‖ clear the park key ‖ delete the list item and the claim.
+//  2. invite ‖ clear the park key ‖ delete the list item;
+//  3. delete the park claim, once the invite is made (see resume).
 //
 // A failed invite puts the park back and answers an error (5xx): the
 // conversation stays parked and the customer's next message resumes it.
@@ -123,7 +124,10 @@ func (p *Parks) UnparkWebhook(ctx context.Context, ev MessageAddedEvent) (*Unpar
 		return noop(ReasonAlreadyUnparked)
 	}
 	if claimErr != nil {
-		return nil, claimErr // the webhook is still there: Twilio's retry will try again
+		// The webhook is still there, or its delete's answer was lost
+		// after Twilio did it: the customer's next message, or the
+		// sweeper (a park whose webhook stays missing), takes it from here.
+		return nil, claimErr
 	}
 
 	// This request holds the claim: from here on, a failure must put a
@@ -147,7 +151,7 @@ func (p *Parks) UnparkWebhook(ctx context.Context, ev MessageAddedEvent) (*Unpar
 		}
 	}
 	logSids(ctx, "taskSid", rec.TaskSid, "interactionSid", rec.InteractionSid, "workerSid", rec.WorkerSid)
-	invite, err := p.resume(ctx, conv, *rec, Webhook{Sid: ev.WebhookSid, URL: hookURL}, false)
+	invite, err := p.resume(ctx, conv, *rec, Webhook{Sid: ev.WebhookSid, URL: hookURL}, UnparkByCustomer, false)
 	if err != nil {
 		return nil, err
 	}

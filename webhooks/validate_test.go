@@ -2,6 +2,7 @@ package webhooks
 
 import (
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -67,12 +68,20 @@ func TestParkRequestValidate(t *testing.T) {
 			r.TaskAttributes = jsonField{JSON: flexhooks.JSON(`{"from":"+1555"}`)}
 		}, []string{"channelType"}},
 		{"workerSid is optional: Flex's participant names the agent", func(r *ParkRequest) { r.WorkerSid = "" }, nil},
+		{"unparkAt as a duration", func(r *ParkRequest) { r.UnparkAt = "PT2H" }, nil},
+		{"unparkAt as a time", func(r *ParkRequest) { r.UnparkAt = "2026-12-05T09:00:00Z" }, nil},
+		{"unparkAt in the past", func(r *ParkRequest) { r.UnparkAt = "2026-12-01T09:00:00Z" }, []string{"unparkAt"}},
+		{"unparkAt under a minute away", func(r *ParkRequest) { r.UnparkAt = "PT30S" }, []string{"unparkAt"}},
+		{"unparkAt past PARK_MAX_AGE", func(r *ParkRequest) { r.UnparkAt = "P15D" }, []string{"unparkAt"}},
+		{"unparkAt not a time", func(r *ParkRequest) { r.UnparkAt = "tomorrow" }, []string{"unparkAt"}},
+		{"unparkAt a bad duration", func(r *ParkRequest) { r.UnparkAt = "P2X" }, []string{"unparkAt"}},
 	}
+	now := time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			req := validParkRequest()
 			tt.change(&req)
-			rec, err := req.validate()
+			rec, err := req.validate(now, 14*24*time.Hour)
 			if len(tt.fields) == 0 {
 				require.NoError(t, err)
 				assert.Equal(t, "whatsapp", rec.ChannelType)
@@ -103,18 +112,18 @@ func TestUnparkRequestValidate(t *testing.T) {
 func TestInviteRouting(t *testing.T) {
 	p := NewParks(nil, ParkConfig{WorkspaceSid: "WS00000000000000000000000000000001"}, nil)
 	rec := testRecord()
-	r := p.inviteRouting(rec, "WH1", false)
+	r := p.inviteRouting(rec, "WH1", UnparkScheduled, false)
 	props := r["properties"].(map[string]any)
 	assert.Equal(t, rec.WorkflowSid, props["workflow_sid"])
 	assert.Equal(t, "chat", props["task_channel_unique_name"])
 	assert.NotContains(t, props, "worker_sid")
 	attrs := props["attributes"].(map[string]any)
-	assert.Equal(t, map[string]any{"queueName": "Support", "queueSid": rec.QueueSid, "workerSid": rec.WorkerSid}, attrs["originalRouting"])
+	assert.Equal(t, map[string]any{"queueName": "Support", "queueSid": rec.QueueSid, "workerSid": rec.WorkerSid, "reason": "scheduled"}, attrs["originalRouting"])
 	assert.Equal(t, "Ada", attrs["customerName"])
 	assert.Equal(t, "WH1", attrs["flexhooksUnparkId"])
 	assert.NotContains(t, rec.TaskAttributes, "originalRouting", "the record's attributes are not modified")
 
-	same := p.inviteRouting(rec, "WH1", true)["properties"].(map[string]any)
+	same := p.inviteRouting(rec, "WH1", UnparkByAgent, true)["properties"].(map[string]any)
 	assert.Equal(t, rec.WorkerSid, same["worker_sid"])
 	assert.Equal(t, rec.QueueSid, same["queue_sid"])
 }

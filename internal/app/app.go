@@ -6,6 +6,7 @@
 package app
 
 import (
+	"context"
 	"log/slog"
 	"time"
 
@@ -90,7 +91,11 @@ func New(cfg config.Config, log *slog.Logger, reg *prometheus.Registry, opts ...
 	routes = append(routes, taskRouterEventRoutes(events)...)
 	routes = append(routes, transferRoutes(newTransfers(cfg, ops, events, log))...)
 	// Each capability contributes what its sweep repairs.
-	var steps []webhooks.SweepStep
+	var closing func(context.Context, string)
+	if records != nil {
+		closing = records.Abandoned // an expired park closes Closed Abandoned
+	}
+	steps := []webhooks.SweepStep{parks.SweepStep(ops, closing)}
 	sweeper, err := newSweeper(cfg, ops, reg, log, o.now, steps)
 	if err != nil {
 		return nil, err

@@ -31,6 +31,7 @@ import (
 	"github.com/flexhooks/flexhooks/internal/emulator/core"
 	"github.com/flexhooks/flexhooks/internal/emulator/emutest"
 	"github.com/flexhooks/flexhooks/internal/emulator/flex"
+	"github.com/flexhooks/flexhooks/internal/isoduration"
 	"github.com/flexhooks/flexhooks/webhooks"
 )
 
@@ -104,6 +105,10 @@ func (w *World) startService(configure func(*config.Config)) string {
 		TwilioTimeout:       10 * time.Second, TwilioMaxAttempts: 3,
 		PublicBaseURL: base, CORSAllowedOrigins: []string{"https://flex.twilio.com"},
 		MaxRequestBodyBytes: 1 << 20, ParkedTTL: 24 * time.Hour,
+		// The defaults of .env.example.
+		ParkMaxAge: isoduration.Duration(14 * 24 * time.Hour), ParkExpiry: "close",
+		ParkExpiredMessage: "We closed this conversation because it was waiting a long time. Write again any time and we will pick it up.",
+		SweepGrace:         2 * time.Minute,
 	}
 	if configure != nil {
 		configure(&cfg)

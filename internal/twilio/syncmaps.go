@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"strings"
 	"time"
 
 	syncv1 "github.com/twilio/twilio-go/rest/sync/v1"
@@ -162,3 +163,22 @@ func ttlSeconds(d time.Duration) int {
 
 func mappedNotFound(err error) bool { return flexhooks.ErrorCode(err) == flexhooks.ENOTFOUND }
 func mappedConflict(err error) bool { return flexhooks.ErrorCode(err) == flexhooks.ECONFLICT }
+
+// ListSyncMapNames returns the unique names of the service's maps that
+// start with prefix, reading every page (Sync's largest, 100 maps each).
+// Sync has no server-side filter on names, so this costs one read per 100
+// maps of the service: the sweeper's scan of the parked lists, one map per
+// agent who ever parked.
+func (o *Operations) ListSyncMapNames(ctx context.Context, prefix string) ([]string, error) {
+	maps, err := o.c.API(ctx).Sync.ListSyncMap(o.syncService, (&syncv1.ListSyncMapParams{}).SetPageSize(100))
+	if err != nil {
+		return nil, MapError(err)
+	}
+	var names []string
+	for _, m := range maps {
+		if n := ptrValue(m.UniqueName); strings.HasPrefix(n, prefix) {
+			names = append(names, n)
+		}
+	}
+	return names, nil
+}
