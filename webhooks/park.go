@@ -476,6 +476,9 @@ func routeExists(field, what, sid string, err error) error {
 // participant still listed is asked about through its task: closing it
 // completes the task.
 func (p *Parks) participantActive(ctx context.Context, rec ParkRecord) (bool, error) {
+	if rec.ParticipantSid == "" {
+		return false, nil // a park put back after its unpark's task was canceled: no agent
+	}
 	active, err := p.tw.InteractionParticipantActive(ctx, rec.InteractionSid, rec.ChannelSid, rec.ParticipantSid)
 	if err != nil || !active || rec.TaskSid == "" {
 		return active, err

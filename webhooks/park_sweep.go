@@ -19,6 +19,7 @@ type ParkSweepTwilio interface {
 	RecentMessages(ctx context.Context, conversationSid string, n int) ([]Message, error)
 	SendMessage(ctx context.Context, conversationSid string, m OutboundMessage) error
 	CloseInteractionChannel(ctx context.Context, interactionSid, channelSid string) error
+	ListRecentTasks(ctx context.Context, workspaceSid string, statuses []string, evaluate string, limit int) ([]ListedTask, error)
 }
 
 // Repair kinds of the park sweep (flexhooks_repairs_total{kind}).
@@ -32,6 +33,7 @@ const (
 	RepairParkScheduled     = "park_scheduled"           // a snooze ended: routed back
 	RepairParkExpired       = "park_expired"             // PARK_MAX_AGE reached: closed or routed back
 	RepairParkedListStale   = "parked_list_stale"        // a list item of no park
+	RepairUnparkCanceled    = "unpark_task_canceled"     // an unpark's task ended without an agent: parked again
 )
 
 // sweepConcurrency bounds the conversations a sweep checks at once: a
@@ -84,7 +86,37 @@ func (s *parkSweep) Sweep(ctx context.Context, run *SweepRun) error {
 		g.Go(func() error { s.check(gctx, run, claims[it.Key]); return nil })
 	}
 	_ = g.Wait()
+	if err := s.sweepCanceled(ctx, run, claims); err != nil {
+		return err
+	}
 	return s.sweepLists(ctx, run, claims)
+}
+
+// sweepCanceled reparks conversations whose unpark task was canceled
+// without an agent (the event handler's work, when its event was lost).
+// One list call: TaskRouter keeps a canceled task listable for minutes
+// only, which a sweep every SWEEP_INTERVAL (1 minute) outruns.
+func (s *parkSweep) sweepCanceled(ctx context.Context, run *SweepRun, claims map[string]ParkRecord) error {
+	tasks, err := s.tw.ListRecentTasks(ctx, s.p.cfg.WorkspaceSid, []string{"canceled"}, "", 1000)
+	if err != nil {
+		return err
+	}
+	for _, t := range tasks {
+		rec, ok := parkOfUnparkTask(t)
+		if _, parked := claims[rec.ConversationSid]; !ok || parked {
+			continue
+		}
+		rp := s.repair(RepairUnparkCanceled, rec, "the unpark's task "+t.Sid+" was canceled without an agent", func(ctx context.Context) error {
+			done, err := s.p.repark(ctx, s.tw, t)
+			if err == nil && !done {
+				return ErrRepairUnneeded
+			}
+			return err
+		})
+		rp.Sids["taskSid"] = t.Sid
+		run.Repair(ctx, rp)
+	}
+	return nil
 }
 
 // parkView is what one check reads of a parked conversation.

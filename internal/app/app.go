@@ -76,6 +76,7 @@ func New(cfg config.Config, log *slog.Logger, reg *prometheus.Registry, opts ...
 	// TaskRouter's workspace callback delivers every event to one route;
 	// capabilities register the event types they use on events.
 	events := webhooks.NewTaskEvents()
+	parks.RegisterEvents(events, ops)
 
 	// Each capability contributes its routes (routes_<capability>.go).
 	var routes []server.Route

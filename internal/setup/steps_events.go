@@ -18,7 +18,7 @@ import (
 // no second setup; the service acknowledges unused events at once).
 func TaskRouterEventTypes() []string {
 	var out []string
-	for _, t := range slices.Concat([]string{"reservation.accepted"}, webhooks.TransferEventTypes, webhooks.InteractionEventTypes) {
+	for _, t := range slices.Concat([]string{"reservation.accepted"}, webhooks.ParkEventTypes, webhooks.TransferEventTypes, webhooks.InteractionEventTypes) {
 		if !slices.Contains(out, t) {
 			out = append(out, t)
 		}
