@@ -108,6 +108,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		printEmbedded(stdout, cfg)
 	}
 	fmt.Fprintf(stdout, "flexhooks listening on http://%s (Twilio reaches it at %s)\n", ln.Addr(), cfg.PublicBaseURL)
+	// The sweeper finishes what failed operations left behind, fires
+	// scheduled unparks and expires old parks (SWEEP_INTERVAL; 0: a
+	// CronJob runs `flexhooks sweep` instead).
+	go a.RunSweeps(ctx, cfg.SweepInterval)
 	return a.Server.Serve(ctx, ln)
 }
 

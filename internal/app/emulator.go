@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/flexhooks/flexhooks/internal/config"
 )
@@ -44,4 +45,26 @@ func FromEmulator(ctx context.Context, cfg config.Config) (config.Config, error)
 	fill(&cfg.ChatServiceSID, seeded.ChatServiceSid)
 	fill(&cfg.TransferWorkflowSID, seeded.TransferWorkflowSid)
 	return cfg, nil
+}
+
+// EmulatorClock is the clock of the emulator at EMULATOR_URL, read once:
+// its time then plus the wall time elapsed since. A one-shot command (a
+// sweep) on an emulator whose clock a test or a user moved must judge ages
+// by it, as the service embedded in serve does.
+func EmulatorClock(ctx context.Context, emulatorURL string) (func() time.Time, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(emulatorURL, "/")+"/emulator/clock", nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("EMULATOR_URL=%s: reading its clock: %w", emulatorURL, err)
+	}
+	defer resp.Body.Close()
+	var clock struct{ Now time.Time }
+	if resp.StatusCode != http.StatusOK || json.NewDecoder(resp.Body).Decode(&clock) != nil || clock.Now.IsZero() {
+		return nil, fmt.Errorf("EMULATOR_URL=%s: GET /emulator/clock answered %s", emulatorURL, resp.Status)
+	}
+	read := time.Now()
+	return func() time.Time { return clock.Now.Add(time.Since(read)) }, nil
 }
