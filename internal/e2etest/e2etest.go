@@ -54,6 +54,10 @@ type World struct {
 	AuthToken string
 	// Services are the replicas' base URLs (also their PUBLIC_BASE_URL).
 	Services []string
+	// Apps are the replicas as internal/app assembled them, in the order
+	// of Services: for what a benchmark measures in process (a sweep longer
+	// than an HTTP request's deadline).
+	Apps []*app.App
 	// Twilio is a twilio-go client on the emulator for what a test does as
 	// Twilio's other users would; its responses are checked against
 	// Twilio's OpenAPI specs when they are present.
@@ -88,12 +92,13 @@ func Start(t testing.TB, opts Options) *World {
 		Twilio: emutest.Client(t, emuURL), HTTP: &http.Client{Timeout: 30 * time.Second},
 	}
 	for range max(opts.Replicas, 1) {
-		w.Services = append(w.Services, w.startService(opts.Configure))
+		base, a := w.startService(opts.Configure)
+		w.Services, w.Apps = append(w.Services, base), append(w.Apps, a)
 	}
 	return w
 }
 
-func (w *World) startService(configure func(*config.Config)) string {
+func (w *World) startService(configure func(*config.Config)) (string, *app.App) {
 	t := w.T
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
@@ -126,7 +131,7 @@ func (w *World) startService(configure func(*config.Config)) string {
 	done := make(chan struct{})
 	go func() { defer close(done); _ = a.Server.Serve(ctx, ln) }()
 	t.Cleanup(func() { cancel(); <-done })
-	return base
+	return base, a
 }
 
 // Control calls the emulator's control API; a non-2xx answer fails the test.
