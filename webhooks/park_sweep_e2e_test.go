@@ -116,6 +116,24 @@ func TestSweepRemovesASecondUnparkWebhook(t *testing.T) {
 	assertRouted(t, w.view(csid, worker))
 }
 
+// parkedInClaimOnly parks the customer's conversation while every write of
+// its attributes fails: the park answers 200 and lives only in its claim.
+func (w *world) parkedInClaimOnly(customer string) (csid, worker string) {
+	w.t.Helper()
+	csid, worker = w.assigned(customer, "sms")
+	token, _ := w.flexToken(worker)
+	form := w.parkForm(csid, worker)
+	w.faults(map[string]any{"host": "conversations.twilio.com", "method": "POST", "path": `^/v1/Conversations/CH[0-9a-f]{32}$`, "status": 500, "times": 10})
+	status, body := w.post(w.services[0], "/park-interaction", token, form)
+	w.faults()
+	require.Equal(w.t, http.StatusOK, status, body)
+	w.settle()
+	v := w.view(csid, worker)
+	require.NotContains(w.t, v.Attributes, "flexhooksPark", "both writes failed")
+	require.True(w.t, v.Claim)
+	return csid, worker
+}
+
 // Issue 14, case 3: both attribute writes of a park fail, so the park
 // lives only in its claim. The agent's unpark and the inactivity timeout
 // already read the claim; the sweeper writes the key so that every reader
@@ -123,17 +141,7 @@ func TestSweepRemovesASecondUnparkWebhook(t *testing.T) {
 func TestSweepWritesTheKeyOfAParkOnlyInItsClaim(t *testing.T) {
 	w := newWorld(t, 1)
 	const customer = "+15559871003"
-	csid, worker := w.assigned(customer, "sms")
-	token, _ := w.flexToken(worker)
-	form := w.parkForm(csid, worker)
-	w.faults(map[string]any{"host": "conversations.twilio.com", "method": "POST", "path": `^/v1/Conversations/CH[0-9a-f]{32}$`, "status": 500, "times": 10})
-	status, body := w.post(w.services[0], "/park-interaction", token, form)
-	w.faults()
-	require.Equal(t, http.StatusOK, status, body)
-	w.settle()
-	v := w.view(csid, worker)
-	require.NotContains(t, v.Attributes, "flexhooksPark", "both writes failed")
-	require.True(t, v.Claim)
+	csid, worker := w.parkedInClaimOnly(customer)
 
 	rep := w.sweepLater()
 	assert.Equal(t, []string{webhooks.RepairParkKeyMissing}, e2etest.Repaired(rep), "%+v", rep)
@@ -173,13 +181,7 @@ func TestSweepRoutesACustomerWhoseUnparkRestoreFailed(t *testing.T) {
 // A dry run lists what it would repair and changes nothing.
 func TestSweepDryRunChangesNothing(t *testing.T) {
 	w := newWorld(t, 1)
-	const customer = "+15559871006"
-	csid, worker := w.assigned(customer, "sms")
-	token, _ := w.flexToken(worker)
-	w.faults(map[string]any{"host": "conversations.twilio.com", "method": "POST", "path": `^/v1/Conversations/CH[0-9a-f]{32}$`, "status": 500, "times": 10})
-	status, body := w.post(w.services[0], "/park-interaction", token, w.parkForm(csid, worker))
-	w.faults()
-	require.Equal(t, http.StatusOK, status, body)
+	csid, worker := w.parkedInClaimOnly("+15559871006")
 	w.Advance("PT3M")
 	before := w.view(csid, worker)
 	rep := w.Sweep(0, true)

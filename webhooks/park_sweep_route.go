@@ -56,16 +56,27 @@ func (s *parkSweep) restoreHook(rec ParkRecord) func(context.Context) error {
 // message and an agent's unpark safely, and happens once.
 func (s *parkSweep) routeBack(rec ParkRecord, reason string) func(context.Context) error {
 	return func(ctx context.Context) error {
-		v, gone, err := s.read(ctx, rec)
+		conv, hook, err := s.parkedWithHook(ctx, rec)
 		if err != nil {
 			return err
 		}
-		hook := s.p.pickUnparkWebhook(v.hooks, rec.WebhookSid)
-		if gone || hook == nil {
-			return ErrRepairUnneeded
-		}
-		return s.claimAndResume(ctx, v.conv, rec, *hook, reason)
+		return s.claimAndResume(ctx, conv, rec, hook, reason)
 	}
+}
+
+// parkedWithHook re-reads a park about to be routed or closed: its
+// conversation and the unpark webhook whose deletion claims it.
+// ErrRepairUnneeded when it is closed or has no webhook left.
+func (s *parkSweep) parkedWithHook(ctx context.Context, rec ParkRecord) (Conversation, Webhook, error) {
+	v, gone, err := s.read(ctx, rec)
+	if err != nil {
+		return Conversation{}, Webhook{}, err
+	}
+	hook := s.p.pickUnparkWebhook(v.hooks, rec.WebhookSid)
+	if gone || hook == nil {
+		return Conversation{}, Webhook{}, ErrRepairUnneeded
+	}
+	return v.conv, *hook, nil
 }
 
 func (s *parkSweep) claimAndResume(ctx context.Context, conv Conversation, rec ParkRecord, hook Webhook, reason string) error {
@@ -91,13 +102,9 @@ func (s *parkSweep) expire(rec ParkRecord) func(context.Context) error {
 	}
 	return func(ctx context.Context) error {
 		csid := rec.ConversationSid
-		v, gone, err := s.read(ctx, rec)
+		_, hook, err := s.parkedWithHook(ctx, rec)
 		if err != nil {
 			return err
-		}
-		hook := s.p.pickUnparkWebhook(v.hooks, rec.WebhookSid)
-		if gone || hook == nil {
-			return ErrRepairUnneeded
 		}
 		// The webhook's deletion is the claim here too: a customer writing
 		// at this moment is either routed by their message or closed here.

@@ -12,15 +12,23 @@ import (
 	"github.com/flexhooks/flexhooks/internal/emulator/emutest"
 )
 
-func TestSetupCommandOnTheEmulator(t *testing.T) {
+// onRunningEmulator starts an emulator (with a service, unused) and points
+// the commands' environment at it, as `make run`'s export line does, with
+// no workspace nor chat service: the commands ask the emulator for them.
+func onRunningEmulator(t *testing.T) *e2etest.World {
+	t.Helper()
 	w := e2etest.Start(t, e2etest.Options{})
 	t.Setenv("TWILIO_ACCOUNT_SID", emutest.AccountSID)
 	t.Setenv("TWILIO_AUTH_TOKEN", emutest.AuthToken)
 	t.Setenv("EMULATOR_URL", w.EmuURL)
-	// No workspace nor chat service: setup asks the emulator for them.
 	t.Setenv("TWILIO_FLEX_WORKSPACE_SID", "")
 	t.Setenv("TWILIO_FLEX_CHAT_SERVICE_SID", "")
 	t.Setenv("PUBLIC_BASE_URL", "http://localhost:8080")
+	return w
+}
+
+func TestSetupCommandOnTheEmulator(t *testing.T) {
+	w := onRunningEmulator(t)
 
 	setup := func(args ...string) string {
 		var out, errOut bytes.Buffer

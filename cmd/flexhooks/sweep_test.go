@@ -9,21 +9,13 @@ import (
 	"github.com/stretchr/testify/require"
 	syncv1 "github.com/twilio/twilio-go/rest/sync/v1"
 
-	"github.com/flexhooks/flexhooks/internal/e2etest"
-	"github.com/flexhooks/flexhooks/internal/emulator/emutest"
 	"github.com/flexhooks/flexhooks/webhooks"
 )
 
 // flexhooks sweep against a running emulator: a parked-list item of no
 // park is listed by --dry-run, removed by a sweep, and gone for the next.
 func TestSweepCommand(t *testing.T) {
-	w := e2etest.Start(t, e2etest.Options{})
-	t.Setenv("TWILIO_ACCOUNT_SID", emutest.AccountSID)
-	t.Setenv("TWILIO_AUTH_TOKEN", emutest.AuthToken)
-	t.Setenv("EMULATOR_URL", w.EmuURL)
-	t.Setenv("TWILIO_FLEX_WORKSPACE_SID", "")
-	t.Setenv("TWILIO_FLEX_CHAT_SERVICE_SID", "")
-	t.Setenv("PUBLIC_BASE_URL", "http://localhost:8080")
+	w := onRunningEmulator(t)
 
 	list := webhooks.ParkedListMap("WK00000000000000000000000000000001")
 	_, err := w.Twilio.SyncV1.CreateSyncMap("default", (&syncv1.CreateSyncMapParams{}).SetUniqueName(list))
