@@ -3,6 +3,7 @@
 //	flexhooks serve      the HTTP service (on the embedded emulator when no Twilio credentials are set)
 //	flexhooks emulator   the Twilio emulator alone
 //	flexhooks setup      provision the Twilio account (transfer workflow, event callback, webhook)
+//	flexhooks conformance  probe the Twilio behaviours flexhooks relies on; print a table
 package main
 
 import (
@@ -30,6 +31,9 @@ commands:
   serve      run the HTTP service (embedded Twilio emulator when TWILIO_ACCOUNT_SID is empty)
   emulator   run the Twilio emulator alone (EMULATOR_ADDR, default 127.0.0.1:4010)
   setup      provision the Twilio account for flexhooks; idempotent (--dry-run prints what it would change)
+  conformance
+             probe the Twilio behaviours flexhooks relies on (embedded emulator when TWILIO_ACCOUNT_SID is empty);
+             makes and removes only resources named flexhooks-conformance-…; exits non-zero on a disagreement
 
 Configuration comes from the environment: see .env.example.`
 
@@ -47,6 +51,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runEmulator(ctx, args[1:], stdout, stderr)
 	case "setup":
 		return runSetup(ctx, args[1:], stdout, stderr)
+	case "conformance":
+		return runConformance(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprintln(stdout, usage)
 		return nil
