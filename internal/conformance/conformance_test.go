@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"testing"
 
@@ -155,4 +156,19 @@ func (s *schemaCheck) RoundTrip(req *http.Request) (*http.Response, error) {
 		s.t.Errorf("emulator response fails Twilio's OpenAPI spec: %v", err)
 	}
 	return resp, nil
+}
+
+// docs/twilio-behaviour.md names the probe that pins each row it can: a
+// probe added without its row, or renamed, fails here.
+func TestEveryProbeIsNamedInTheBehaviourDoc(t *testing.T) {
+	doc, err := os.ReadFile("../../docs/twilio-behaviour.md")
+	require.NoError(t, err)
+	seen := map[string]bool{}
+	for _, p := range Probes() {
+		assert.False(t, seen[p.Name], "two probes named %s", p.Name)
+		seen[p.Name] = true
+		assert.Contains(t, string(doc), "`"+p.Name+"`", "docs/twilio-behaviour.md names no row for probe %s", p.Name)
+		assert.NotEmpty(t, p.Behaviour, p.Name)
+		assert.NotEmpty(t, p.Expected, p.Name)
+	}
 }
