@@ -21,9 +21,10 @@ import (
 // target is an emulator with its default behaviour (Sync rate limits on)
 // and a Client on it built as `flexhooks conformance` builds one.
 type target struct {
-	srv    *httptest.Server
-	client *Client
-	log    *bytes.Buffer
+	srv     *httptest.Server
+	client  *Client
+	log     *bytes.Buffer
+	schemas *emutest.Schemas // nil without Twilio's specs
 }
 
 func newTarget(t *testing.T) *target {
@@ -33,8 +34,10 @@ func newTarget(t *testing.T) *target {
 	t.Cleanup(emu.Close)
 	srv := emutest.Serve(t, emu)
 	var base http.RoundTripper = http.DefaultTransport
+	var schemas *emutest.Schemas
 	if emutest.SpecDir() != "" {
-		base = &schemaCheck{t: t, schemas: emutest.LoadSchemas(t), base: base}
+		schemas = emutest.LoadSchemas(t)
+		base = &schemaCheck{t: t, schemas: schemas, base: base}
 	}
 	tw, err := twilio.New(twilio.Options{
 		AccountSID: emutest.AccountSID, AuthToken: emutest.AuthToken, EmulatorURL: srv.URL,
@@ -42,7 +45,7 @@ func newTarget(t *testing.T) *target {
 	})
 	require.NoError(t, err)
 	var log bytes.Buffer
-	return &target{srv: srv, client: NewClient(tw, emu.SeededSIDs().WorkspaceSID, &log), log: &log}
+	return &target{srv: srv, client: NewClient(tw, emu.SeededSIDs().WorkspaceSID, &log), log: &log, schemas: schemas}
 }
 
 // leftovers is the emulator's state where it names the run's resources.
@@ -75,6 +78,12 @@ func TestEveryProbeAgreesWithTheEmulator(t *testing.T) {
 	assert.Zero(t, Disagreements(results))
 	assert.Empty(t, tg.leftovers(t), "the run removes all it made")
 	assert.Contains(t, tg.log.String(), "removed Sync service IS")
+	if tg.schemas != nil {
+		checked := tg.schemas.Checked()
+		for _, op := range []string{"GET /v1/Services 200", "GET /v1/Services/{Sid} 200", "GET /v1/Conversations/{ConversationSid}/Webhooks 200"} {
+			assert.NotZero(t, checked[op], "%s checked against Twilio's spec; checked: %v", op, checked)
+		}
+	}
 
 	var table bytes.Buffer
 	WriteTable(&table, "the emulator", results)
