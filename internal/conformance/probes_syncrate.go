@@ -45,11 +45,11 @@ var probeSyncRateLimit = Probe{
 		rate := float64(ok) / took.Seconds()
 		if first == "" {
 			if rate <= 20 {
-				return "", false, fmt.Errorf("inconclusive: %d writes in %.1f s is %.0f/s, not above the limit", ok, took.Seconds(), rate)
+				return "", false, fmt.Errorf("inconclusive: %d writes in %s is %.0f/s, not above the limit", ok, took.Round(time.Millisecond), rate)
 			}
-			return fmt.Sprintf("no refusal: %d writes in %.1f s (%.0f/s)", ok, took.Seconds(), rate), false, nil
+			return fmt.Sprintf("no refusal: %d writes in %s (%.0f/s)", ok, took.Round(time.Millisecond), rate), false, nil
 		}
-		return fmt.Sprintf("%s after %d writes in %.1f s (%.0f/s)", first, ok, took.Seconds(), rate),
+		return fmt.Sprintf("%s after %d writes in %s (%.0f/s)", first, ok, took.Round(time.Millisecond), rate),
 			first == "HTTP 429, error 54009", nil
 	},
 }
