@@ -4,6 +4,7 @@
 //	flexhooks emulator   the Twilio emulator alone
 //	flexhooks setup      provision the Twilio account (transfer workflow, event callback, webhook)
 //	flexhooks sweep      find and repair what failed operations left behind, once (for a CronJob)
+//	flexhooks conformance  probe the Twilio behaviours flexhooks relies on; print a table
 package main
 
 import (
@@ -33,6 +34,9 @@ commands:
   setup      provision the Twilio account for flexhooks; idempotent (--dry-run prints what it would change)
   sweep      repair what failed operations left behind, fire scheduled unparks, expire old parks; once
              (serve does it every SWEEP_INTERVAL; --dry-run lists, --json prints the report as JSON)
+  conformance
+             probe the Twilio behaviours flexhooks relies on (embedded emulator when TWILIO_ACCOUNT_SID is empty);
+             makes and removes only resources named flexhooks-conformance-…; exits non-zero on a disagreement
 
 Configuration comes from the environment: see .env.example.`
 
@@ -52,6 +56,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runSetup(ctx, args[1:], stdout, stderr)
 	case "sweep":
 		return runSweep(ctx, args[1:], stdout, stderr)
+	case "conformance":
+		return runConformance(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprintln(stdout, usage)
 		return nil

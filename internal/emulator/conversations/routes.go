@@ -8,9 +8,10 @@ import (
 	"github.com/flexhooks/flexhooks/internal/emulator/core"
 )
 
-// Routes serves conversations.twilio.com/v1: every conversation resource
-// both under the default service (/v1/Conversations…) and under an explicit
-// one (/v1/Services/IS…/Conversations…), and the webhook configuration.
+// Routes serves conversations.twilio.com/v1: the Conversation Services
+// (read only), every conversation resource both under the default service
+// (/v1/Conversations…) and under an explicit one (/v1/Services/IS…/Conversations…),
+// and the webhook configuration.
 func (s *Store) Routes() http.Handler {
 	r := chi.NewRouter()
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) { core.WriteError(w, core.NotFound(r)) })
@@ -24,6 +25,9 @@ func (s *Store) Routes() http.Handler {
 			}
 		}
 	}
+
+	r.Get("/v1/Services", h(s.handleListServices))
+	r.Get("/v1/Services/{ServiceSid}", h(s.handleFetchService))
 
 	r.Get("/v1/Configuration/Webhooks", h(s.handleAccountWebhooks))
 	r.Post("/v1/Configuration/Webhooks", h(s.handleAccountWebhooks))

@@ -43,6 +43,8 @@ type service struct {
 	Sid          string
 	FriendlyName string
 	Webhooks     serviceWebhookConfig
+	DateCreated  time.Time
+	DateUpdated  time.Time
 }
 
 // New returns a store holding the seeded default service and no conversations.
@@ -58,6 +60,8 @@ func New(env *core.Env) *Store {
 		Sid:          s.defaultService,
 		FriendlyName: DefaultServiceName,
 		Webhooks:     serviceWebhookConfig{Method: "POST", Filters: []string{}},
+		DateCreated:  env.Now(),
+		DateUpdated:  env.Now(),
 	}
 	return s
 }
