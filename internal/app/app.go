@@ -88,9 +88,11 @@ func New(cfg config.Config, log *slog.Logger, reg *prometheus.Registry, opts ...
 	routes = append(routes, persistentChatRoutes(cfg, ops, records, gap, log)...)
 	routes = append(routes, inactivityRoutes(cfg, tw, events, records, log)...)
 	routes = append(routes, taskRouterEventRoutes(events)...)
-	routes = append(routes, transferRoutes(newTransfers(cfg, ops, events, log))...)
+	transfers := newTransfers(cfg, ops, events, log)
+	routes = append(routes, transferRoutes(transfers)...)
 	// Each capability contributes what its sweep repairs.
 	var steps []webhooks.SweepStep
+	steps = append(steps, transfers.SweepStep())
 	sweeper, err := newSweeper(cfg, ops, reg, log, o.now, steps)
 	if err != nil {
 		return nil, err
