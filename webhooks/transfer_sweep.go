@@ -169,7 +169,10 @@ func claimVouches(c transferClaim, rec TransferRecord) bool {
 		(c.ParticipantSid == rec.ParticipantSid || (c.ParticipantSid == "" && c.By == rec.WorkerSid))
 }
 
-// stillIn reports whether the transferring agent's participant is listed.
+// stillIn reports whether the transferring agent is still in. Whether Flex
+// lists closed participants is undocumented (park.go's participantActive),
+// so a listed one is asked about through its task: closing the participant
+// completes it (or, with wrapup, sets it wrapping).
 func (t *Transfers) stillIn(ctx context.Context, rec TransferRecord) (bool, error) {
 	parts, err := t.tw.ListInteractionParticipants(ctx, rec.InteractionSid, rec.ChannelSid)
 	if isNotFound(err) {
@@ -178,7 +181,18 @@ func (t *Transfers) stillIn(ctx context.Context, rec TransferRecord) (bool, erro
 	if err != nil {
 		return false, err
 	}
-	return slices.ContainsFunc(parts, func(p InteractionParticipant) bool { return p.Sid == rec.ParticipantSid }), nil
+	i := slices.IndexFunc(parts, func(p InteractionParticipant) bool { return p.Sid == rec.ParticipantSid })
+	if i < 0 || parts[i].TaskSid == "" {
+		return i >= 0, nil
+	}
+	task, err := t.tw.FetchTask(ctx, t.cfg.WorkspaceSid, parts[i].TaskSid)
+	if isNotFound(err) {
+		return false, nil // ended, and forgotten since
+	}
+	if err != nil {
+		return false, err
+	}
+	return task.AssignmentStatus == "assigned" || task.AssignmentStatus == "reserved", nil
 }
 
 // repairTransfer re-reads the claim and makes the repair d planned if it is
