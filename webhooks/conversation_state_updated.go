@@ -132,8 +132,10 @@ func (in *Inactivity) StateUpdated(ctx context.Context, ev ConversationStateEven
 		res.Action = InactivityNone
 		return res, nil
 	}
+	// A read that failed leaves the claim held: Twilio delivers this event
+	// no more, and the held claim is what the sweeper finishes the
+	// inactivity from (inactivity_sweep.go).
 	if err := firstErr(convErr, msgErr); err != nil {
-		in.release(ctx, claimKey(), clErr)
 		return nil, err
 	}
 	var rec *InactivityRecord
@@ -144,7 +146,6 @@ func (in *Inactivity) StateUpdated(ctx context.Context, ev ConversationStateEven
 			rec = nil
 		}
 	case !isNotFound(recErr):
-		in.release(ctx, claimKey(), clErr)
 		return nil, recErr
 	}
 
@@ -166,24 +167,38 @@ func (in *Inactivity) StateUpdated(ctx context.Context, ev ConversationStateEven
 		// idempotent.
 	case isConflict(clErr):
 		// Another delivery holds the claim and has not sent the notice yet:
-		// answer 503 so that Twilio delivers this again later, when the
-		// work will be done (or, the holder having failed and released the
-		// claim, can be done).
-		return nil, flexhooks.Errorf(flexhooks.EUNAVAILABLE, "conversation %s: another delivery of this event is being handled", ev.ConversationSid)
+		// it does the work, or, failing, leaves the claim for the sweeper
+		// to finish from. Twilio would not deliver this again anyway.
+		flexhooks.LogAttrs(ctx, slog.String("inactivity", "another delivery holds the claim"))
+		res.Action = InactivityNone
+		return res, nil
 	default:
-		// The create's answer may have been lost after Twilio made the
-		// item: give it back, or every retry would find it taken.
-		in.releaseHeld(ctx, claimKey())
-		return nil, clErr
+		// Try once more: without a claim nothing in flexhooks' state tells
+		// the sweeper of this inactivity. A conflict now is this request's
+		// own create whose answer was lost, or another delivery's: either
+		// way a claim exists for the sweeper, once the grace has passed.
+		if err := claim(); err != nil {
+			if isConflict(err) {
+				res.Action = InactivityNone
+				return res, nil
+			}
+			return nil, err
+		}
 	}
 
+	return in.act(ctx, ev, act, conv, rec, msgs, at, notified)
+}
+
+// act does what decide called for. A failure leaves the episode's claim
+// held, for the sweeper to finish from.
+func (in *Inactivity) act(ctx context.Context, ev ConversationStateEvent, act inactivityAction, conv Conversation, rec *InactivityRecord, msgs []Message, at time.Time, notified bool) (*InactivityResult, error) {
 	switch act {
 	case actRearm:
-		return in.rearm(ctx, ev, conv, rec, msgs, at, claimKey())
+		return in.rearm(ctx, ev, conv, rec, msgs, at)
 	case actWarn:
-		return in.warn(ctx, ev, conv, rec, msgs, at, claimKey(), notified)
+		return in.warn(ctx, ev, conv, rec, msgs, at, notified)
 	default:
-		return in.close(ctx, ev, rec, msgs, at, claimKey(), notified)
+		return in.close(ctx, ev, rec, msgs, at, notified)
 	}
 }
 
@@ -271,24 +286,20 @@ func markedAt(attributes string, at time.Time) bool {
 // timeout, and the warning mark in its attributes. Message and update run
 // side by side: whichever Twilio applies first, the timer ends up armed for
 // the remainder from about now.
-func (in *Inactivity) warn(ctx context.Context, ev ConversationStateEvent, conv Conversation, rec *InactivityRecord, msgs []Message, at time.Time, claimKey string, notified bool) (*InactivityResult, error) {
+func (in *Inactivity) warn(ctx context.Context, ev ConversationStateEvent, conv Conversation, rec *InactivityRecord, msgs []Message, at time.Time, notified bool) (*InactivityResult, error) {
 	timeout := in.cfg.TimeoutFor(rec.ChannelType)
 	remain := timeout - in.warningFor(timeout)
 	attrs, err := withMark(conv.Attributes, &inactivityMark{WarnedAt: at})
 	if err != nil {
-		in.releaseHeld(ctx, claimKey)
 		return nil, &flexhooks.Error{Code: flexhooks.EUPSTREAM, Message: "conversation attributes are not a JSON object", Err: err}
 	}
-	var (
-		sent           bool
-		msgErr, updErr error
-	)
+	var msgErr, updErr error
 	parallel(
 		func() {
 			if notified {
 				return
 			}
-			sent, msgErr = in.notify(ctx, rec, msgs, at, in.cfg.WarningMessage, "warning")
+			_, msgErr = in.notify(ctx, rec, msgs, at, in.cfg.WarningMessage, "warning")
 		},
 		func() {
 			updErr = in.tw.UpdateConversation(ctx, ev.ConversationSid, ConversationUpdate{State: "active", InactiveTimer: remain, Attributes: &attrs})
@@ -297,17 +308,10 @@ func (in *Inactivity) warn(ctx context.Context, ev ConversationStateEvent, conv 
 	if isConflict(msgErr) || isConflict(updErr) {
 		return &InactivityResult{ConversationSid: ev.ConversationSid, Action: InactivityNone}, nil // closed meanwhile
 	}
-	if msgErr != nil {
-		in.releaseHeld(ctx, claimKey)
-		return nil, msgErr
-	}
-	if updErr != nil {
-		// A warning that went out is the progress record Twilio's retry
-		// finishes from; without one, the retry must be able to claim again.
-		if !sent && !notified {
-			in.releaseHeld(ctx, claimKey)
-		}
-		return nil, updErr
+	if err := firstErr(msgErr, updErr); err != nil {
+		// The held claim is what the sweeper finishes from; a warning that
+		// went out tells it not to send another.
+		return nil, err
 	}
 	return &InactivityResult{ConversationSid: ev.ConversationSid, Action: InactivityWarned}, nil
 }
@@ -315,21 +319,20 @@ func (in *Inactivity) warn(ctx context.Context, ev ConversationStateEvent, conv 
 // rearm reschedules the warning after someone wrote following a warning:
 // the mark goes, and the timer is set so that the warning comes the
 // configured time after that last message (at once when that time is past).
-func (in *Inactivity) rearm(ctx context.Context, ev ConversationStateEvent, conv Conversation, rec *InactivityRecord, msgs []Message, at time.Time, claimKey string) (*InactivityResult, error) {
+func (in *Inactivity) rearm(ctx context.Context, ev ConversationStateEvent, conv Conversation, rec *InactivityRecord, msgs []Message, at time.Time) (*InactivityResult, error) {
 	timeout := in.cfg.TimeoutFor(rec.ChannelType)
 	last, _ := lastWrite(msgs)
 	left := in.dueAfter(timeout) - at.Sub(last)
 	if left < minTimer && in.warningFor(timeout) == 0 {
-		return in.close(ctx, ev, rec, msgs, at, claimKey, false)
+		return in.close(ctx, ev, rec, msgs, at, false)
 	}
 	if left < minTimer {
 		// The warning is due now: warn as on a first inactivity.
 		conv.Attributes, _ = withMark(conv.Attributes, nil)
-		return in.warn(ctx, ev, conv, rec, msgs, at, claimKey, false)
+		return in.warn(ctx, ev, conv, rec, msgs, at, false)
 	}
 	attrs, err := withMark(conv.Attributes, nil)
 	if err != nil {
-		in.releaseHeld(ctx, claimKey)
 		return nil, &flexhooks.Error{Code: flexhooks.EUPSTREAM, Message: "conversation attributes are not a JSON object", Err: err}
 	}
 	err = in.tw.UpdateConversation(ctx, ev.ConversationSid, ConversationUpdate{State: "active", InactiveTimer: left, Attributes: &attrs})
@@ -337,7 +340,6 @@ func (in *Inactivity) rearm(ctx context.Context, ev ConversationStateEvent, conv
 		return &InactivityResult{ConversationSid: ev.ConversationSid, Action: InactivityNone}, nil
 	}
 	if err != nil {
-		in.releaseHeld(ctx, claimKey)
 		return nil, err
 	}
 	return &InactivityResult{ConversationSid: ev.ConversationSid, Action: InactivityRearmed}, nil
@@ -347,36 +349,29 @@ func (in *Inactivity) rearm(ctx context.Context, ev ConversationStateEvent, conv
 // routing closed: every live task of the channel completes (after transfers
 // and unparks too; completed ones are left alone) and the conversation
 // closes, so the customer's next message starts a new one.
-func (in *Inactivity) close(ctx context.Context, ev ConversationStateEvent, rec *InactivityRecord, msgs []Message, at time.Time, claimKey string, notified bool) (*InactivityResult, error) {
+func (in *Inactivity) close(ctx context.Context, ev ConversationStateEvent, rec *InactivityRecord, msgs []Message, at time.Time, notified bool) (*InactivityResult, error) {
 	if in.cfg.Closing != nil {
 		var wg sync.WaitGroup
 		wg.Go(func() { in.cfg.Closing(ctx, ev.ConversationSid) })
 		defer wg.Wait()
 	}
-	sent := false
 	if !notified {
-		var err error
-		sent, err = in.notify(ctx, rec, msgs, at, in.cfg.Message, "closing")
+		_, err := in.notify(ctx, rec, msgs, at, in.cfg.Message, "closing")
 		if isConflict(err) {
 			// The conversation closed meanwhile (50377): whoever closed it
 			// ended the tasks too.
 			return &InactivityResult{ConversationSid: ev.ConversationSid, Action: InactivityNone}, nil
 		}
 		if err != nil {
-			in.releaseHeld(ctx, claimKey)
 			return nil, err
 		}
 	}
-	// The record stays (its TTL removes it): a retry after a failed close
-	// needs it, and a closed conversation's SID is never reused.
+	// The record stays (its TTL removes it): the sweeper's finishing of a failed
+	// close needs it, and a closed conversation's SID is never reused.
 	closeErr := in.tw.CloseInteractionChannel(ctx, rec.InteractionSid, rec.ChannelSid)
 	if closeErr != nil && !isConflict(closeErr) {
-		// A notice that went out is the progress record Twilio's retry
-		// finishes from (without sending it again); without one, the retry
-		// must be able to claim again.
-		if !sent && !notified {
-			in.releaseHeld(ctx, claimKey)
-		}
+		// A notice that went out is the progress record the sweeper
+		// finishes from (without sending it again).
 		return nil, closeErr
 	}
 	return &InactivityResult{ConversationSid: ev.ConversationSid, Action: InactivityClosed}, nil
@@ -402,24 +397,6 @@ func (in *Inactivity) notify(ctx context.Context, rec *InactivityRecord, msgs []
 		return false, err
 	}
 	return true, nil
-}
-
-// release gives the claim back after a failure before anything was done,
-// so that Twilio's retry can take it. Only the holder (created == nil)
-// releases. Best effort: a claim left behind makes retries answer 503 until
-// it expires, and the conversation's next inactivity acts again.
-func (in *Inactivity) release(ctx context.Context, key string, created error) {
-	if created == nil {
-		in.releaseHeld(ctx, key)
-	}
-}
-
-func (in *Inactivity) releaseHeld(ctx context.Context, key string) {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-	defer cancel()
-	if err := in.tw.DeleteSyncMapItem(ctx, ShardedMap(InactivityClaimMap, key), key); err != nil && !isNotFound(err) {
-		in.log.WarnContext(ctx, "inactivity: releasing the claim", "key", key, "error", err)
-	}
 }
 
 // lastWrite is when someone (customer or agent) last wrote: the newest

@@ -48,13 +48,15 @@ const ConversationStateUpdatedPath = "/webhooks/conversation-state-updated"
 
 const (
 	// inactivityRecordTTL is how long a record lives: records are never
-	// deleted (a retry of a failed close needs its record, and a closed
+	// deleted (the sweeper's finishing of a failed close needs its record, and a closed
 	// conversation's SID is never reused), they expire. A conversation still
 	// open after that has its record written again by the next accepted
 	// reservation.
 	inactivityRecordTTL = 30 * 24 * time.Hour
-	// inactivityClaimTTL keeps a claim long enough to absorb every retry
-	// Twilio makes of one event, and no longer.
+	// inactivityClaimTTL keeps a claim long enough to absorb duplicate
+	// deliveries of one event and for the sweeper to finish an episode a
+	// failure left (it deletes the claims of episodes that need nothing
+	// more, inactivity_sweep.go).
 	inactivityClaimTTL = 24 * time.Hour
 	// whatsAppWindow is WhatsApp's customer-service window: outside it,
 	// free-form messages are refused and only approved templates go out.

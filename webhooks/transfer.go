@@ -179,6 +179,14 @@ func (t *Transfers) Transfer(ctx context.Context, req TransferRequest) (*Transfe
 		}
 	}
 	seat := seatReads{parts: parts, partsErr: ptErr, members: members, memberErr: memberErr, task: task, taskErr: tskErr, taskRead: o.TaskSid != ""}
+	if isConflict(clmErr) && convErr == nil {
+		// A retry of a transfer whose invite's answer was lost, or a double
+		// click: the claim names the transfer, and if its invite exists the
+		// caller gets that transfer, finished, not a second one.
+		if resp, found, err := t.resume(ctx, caller, o, conv); found || err != nil {
+			return resp, err
+		}
+	}
 	plan, err := t.decide(caller, &o, conv, convErr, seat, queue, targetErr)
 	if err == nil && clmErr != nil {
 		if isConflict(clmErr) {
@@ -216,13 +224,23 @@ func (t *Transfers) Transfer(ctx context.Context, req TransferRequest) (*Transfe
 		invErr, recordErr error
 		pendingAttributes string
 	)
-	fns = []func(){func() { inv, invErr = t.createInvite(ctx, o, rec, routing) }}
+	var inviteUnknown bool
+	fns = []func(){func() { inv, inviteUnknown, invErr = t.createInvite(ctx, o, rec, routing) }}
 	if warm {
 		// Checked by decide: the attributes are an object.
 		pendingAttributes, _ = withTransfer(conv.Attributes, rec)
 		fns = append(fns, func() { recordErr = t.tw.UpdateConversationAttributes(ctx, csid, pendingAttributes) })
 	}
 	parallel(fns...)
+	if invErr != nil && inviteUnknown {
+		// Twilio may have made the invite: its task would be routing with
+		// nobody told. The claim (and a warm transfer's record) stay, so
+		// that the caller's retry finds the transfer (resume) and the
+		// sweeper finishes or releases it (transfer_sweep.go).
+		t.log.ErrorContext(ctx, "transfer: the invite may exist; its claim is kept for the retry and the sweeper", "conversationSid", csid, "transferId", rec.ID, "err", invErr)
+		return nil, &flexhooks.Error{Code: flexhooks.ErrorCode(invErr),
+			Message: "the transfer's invite may have been made; send the same transfer again to finish it", Err: invErr}
+	}
 	if invErr != nil {
 		uctx, cancel := t.undoContext(ctx)
 		if warm && recordErr == nil {
@@ -254,6 +272,13 @@ func (t *Transfers) Transfer(ctx context.Context, req TransferRequest) (*Transfe
 	// guard and invite again. The transfer's task ends it instead (its
 	// accept or cancel, transfer_warm.go), or ClaimTTL; meanwhile another
 	// transfer of the conversation is refused as in progress, which it is.
+	return t.finishCold(ctx, rec, inv, resp)
+}
+
+// finishCold is a cold transfer's round trip 3, once its invite exists:
+// the transferring agent leaves.
+func (t *Transfers) finishCold(ctx context.Context, rec TransferRecord, inv TransferInvite, resp *TransferResponse) (*TransferResponse, error) {
+	csid := resp.ConversationSid
 	closeErr := t.removeAgent(ctx, rec)
 	if closeErr != nil {
 		// Never silently two agents: the invite stands (its task is
@@ -357,22 +382,37 @@ func (t *Transfers) decide(caller flexhooks.Caller, o *transferOrder, conv Conve
 // 5xx after Twilio did the work) the channel's invites are searched for the
 // transfer's ID before failing: a retry by the caller must not make a second
 // task.
-func (t *Transfers) createInvite(ctx context.Context, o transferOrder, rec TransferRecord, routing map[string]any) (TransferInvite, error) {
-	inv, err := t.tw.CreateTransferInvite(ctx, o.InteractionSid, o.ChannelSid, routing)
+//
+// unknown is true when the invite failed and may still exist: the search
+// failed too.
+func (t *Transfers) createInvite(ctx context.Context, o transferOrder, rec TransferRecord, routing map[string]any) (inv TransferInvite, unknown bool, err error) {
+	inv, err = t.tw.CreateTransferInvite(ctx, o.InteractionSid, o.ChannelSid, routing)
 	if err == nil || isCode(err, flexhooks.EINVALID) || isNotFound(err) {
-		return inv, err
+		return inv, false, err
 	}
-	invs, lerr := t.tw.ListTransferInvites(ctx, o.InteractionSid, o.ChannelSid)
+	found, ok, lerr := t.findInvite(ctx, rec.InteractionSid, rec.ChannelSid, rec.ID)
 	if lerr != nil {
-		return inv, err
+		return inv, true, err
+	}
+	if ok {
+		t.log.WarnContext(ctx, "transfer: the invite's answer was lost but the invite exists", "inviteSid", found.Sid, "err", err)
+		return found, false, nil
+	}
+	return inv, false, err
+}
+
+// findInvite looks for the invite of transfer id among the channel's.
+func (t *Transfers) findInvite(ctx context.Context, interactionSid, channelSid, id string) (TransferInvite, bool, error) {
+	invs, err := t.tw.ListTransferInvites(ctx, interactionSid, channelSid)
+	if err != nil {
+		return TransferInvite{}, false, err
 	}
 	for _, i := range invs {
-		if r := transferFromTask(i.TaskAttributes); r != nil && r.ID == rec.ID {
-			t.log.WarnContext(ctx, "transfer: the invite's answer was lost but the invite exists", "inviteSid", i.Sid, "err", err)
-			return i, nil
+		if r := transferFromTask(i.TaskAttributes); r != nil && r.ID == id {
+			return i, true, nil
 		}
 	}
-	return inv, err
+	return TransferInvite{}, false, nil
 }
 
 // removeAgent closes the transferring agent's participant, retrying: once

@@ -706,11 +706,15 @@ func TestConcurrentTransfersMakeOneInvite(t *testing.T) {
 				}()
 			}
 			var ok, conflicts int
+			ids := map[any]bool{}
 			for range 4 {
 				a := <-answers
 				switch a.status {
 				case http.StatusOK:
+					// A click that finds the winner's invite made gets that
+					// transfer (resume), never a second.
 					ok++
+					ids[a.body["transferId"]] = true
 				case http.StatusConflict, http.StatusForbidden:
 					// 403: the cold transfer that won has already removed the agent.
 					conflicts++
@@ -718,8 +722,9 @@ func TestConcurrentTransfersMakeOneInvite(t *testing.T) {
 					t.Errorf("unexpected answer %d %v", a.status, a.body)
 				}
 			}
-			assert.Equal(t, 1, ok)
-			assert.Equal(t, 3, conflicts)
+			assert.GreaterOrEqual(t, ok, 1)
+			assert.Equal(t, 4, ok+conflicts)
+			assert.Len(t, ids, 1, "every 200 is the one transfer")
 			w.Settle()
 			assert.Equal(t, 2, w.state().invitesOf(c.Conversation), "the customer's first task and one transfer")
 		})

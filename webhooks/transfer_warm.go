@@ -44,7 +44,9 @@ func (t *Transfers) onAccepted(ctx context.Context, ev TaskRouterEvent) error {
 	}
 	if rec.RemoveTransferringAgent && t.confirmed(ctx, csid, *rec) {
 		if err := t.tw.UpdateInteractionParticipantStatus(ctx, rec.InteractionSid, rec.ChannelSid, rec.ParticipantSid, rec.CloseWith); err != nil && !isNotFound(err) {
-			return err // TaskRouter delivers the event again
+			// TaskRouter delivers no event callback again: the transfer
+			// sweep finds the agent still in (transfer_agent_not_removed).
+			return err
 		}
 	}
 	return t.finish(ctx, csid, rec.ID)

@@ -88,15 +88,20 @@ func New(cfg config.Config, log *slog.Logger, reg *prometheus.Registry, opts ...
 	records := newInteractions(cfg, ops, events, gap, log)
 	routes = append(routes, interactionRoutes(records)...)
 	routes = append(routes, persistentChatRoutes(cfg, ops, records, gap, log)...)
-	routes = append(routes, inactivityRoutes(cfg, tw, events, records, log)...)
+	inactivity, inactivityStep := inactivityRoutes(cfg, tw, events, records, log)
+	routes = append(routes, inactivity...)
 	routes = append(routes, taskRouterEventRoutes(events)...)
-	routes = append(routes, transferRoutes(newTransfers(cfg, ops, events, log))...)
+	transfers := newTransfers(cfg, ops, events, log)
+	routes = append(routes, transferRoutes(transfers)...)
 	// Each capability contributes what its sweep repairs.
 	var closing func(context.Context, string)
 	if records != nil {
 		closing = records.Abandoned // an expired park closes Closed Abandoned
 	}
-	steps := []webhooks.SweepStep{parks.SweepStep(ops, closing)}
+	steps := []webhooks.SweepStep{parks.SweepStep(ops, closing), transfers.SweepStep()}
+	if inactivityStep != nil {
+		steps = append(steps, inactivityStep)
+	}
 	sweeper, err := newSweeper(cfg, ops, reg, log, o.now, steps)
 	if err != nil {
 		return nil, err

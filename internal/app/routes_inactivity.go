@@ -20,8 +20,9 @@ import (
 // routes still answer 200, so that a service-level webhook left pointing here
 // does not fill Twilio's debugger with errors. Interaction records, when on,
 // observe every event these routes receive (closes, first replies) and mark
-// the inactivity timeout's closes abandoned.
-func inactivityRoutes(cfg config.Config, tw *twilio.Client, events *webhooks.TaskEvents, records *webhooks.Interactions, log *slog.Logger) []server.Route {
+// the inactivity timeout's closes abandoned. step is its sweep, nil when
+// the timeout is off.
+func inactivityRoutes(cfg config.Config, tw *twilio.Client, events *webhooks.TaskEvents, records *webhooks.Interactions, log *slog.Logger) (routes []server.Route, step webhooks.SweepStep) {
 	handle := func(_ context.Context, ev webhooks.ConversationStateEvent) (*webhooks.InactivityResult, error) {
 		return &webhooks.InactivityResult{ConversationSid: ev.ConversationSid, Action: webhooks.InactivityIgnored}, nil
 	}
@@ -40,12 +41,13 @@ func inactivityRoutes(cfg config.Config, tw *twilio.Client, events *webhooks.Tas
 		}, log)
 		events.On("reservation.accepted", in.OnReservationAccepted)
 		handle = in.StateUpdated
+		step = in.SweepStep()
 	}
 	h := observed(records, handle)
 	return []server.Route{
 		{Method: http.MethodPost, Pattern: webhooks.ConversationStateUpdatedPath, Name: "conversation-state-updated", Auth: server.AuthSignature, Handler: h},
 		{Method: http.MethodPost, Pattern: "/on_conversation_state_updated", Name: "conversation-state-updated", Auth: server.AuthSignature, Handler: h},
-	}
+	}, step
 }
 
 // observed runs the records' observer of a Conversations event alongside
