@@ -2,6 +2,7 @@ package webhooks_test
 
 import (
 	"fmt"
+	"github.com/flexhooks/flexhooks/webhooks"
 	"net/http"
 	"net/url"
 	"testing"
@@ -27,7 +28,7 @@ type benchWorld struct {
 // item create is repeated), once per map for the life of the account.
 func newBenchWorld(b *testing.B) *benchWorld {
 	w := newWorld(b, 1)
-	maps := []string{"flexhooks_parks"}
+	maps := webhooks.ParkClaimMaps()
 	for _, name := range []string{"alice", "bob", "carol"} {
 		maps = append(maps, "ParkedInteractions_"+w.workerSid(name))
 	}

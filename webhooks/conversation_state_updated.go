@@ -116,7 +116,7 @@ func (in *Inactivity) StateUpdated(ctx context.Context, ev ConversationStateEven
 		func() { item, recErr = in.fetchRecord(ctx, ev.ConversationSid) },
 		func() { msgs, msgErr = in.tw.RecentMessages(ctx, ev.ConversationSid, recentMessages) },
 		func() {
-			park, parkErr = in.tw.FetchSyncMapItem(ctx, parkClaimMapOf(ev.ConversationSid), ev.ConversationSid)
+			park, parkErr = in.parkClaims.fetch(ctx, in.tw, ParkClaimMap, ev.ConversationSid)
 		},
 	)
 	if at.IsZero() && convErr == nil && msgErr == nil {

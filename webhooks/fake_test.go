@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -327,11 +328,16 @@ func (f *fakeTwilio) hookCount(csid string) int {
 	return len(f.hooks[csid])
 }
 
+// hasItem reports the key in map m, or in any shard of m ("m_x").
 func (f *fakeTwilio) hasItem(m, key string) bool {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	_, ok := f.items[m][key]
-	return ok
+	for name, items := range f.items {
+		if _, ok := items[key]; ok && (name == m || strings.HasPrefix(name, m+"_")) {
+			return true
+		}
+	}
+	return false
 }
 
 func (f *fakeTwilio) attrs(csid string) string {

@@ -17,7 +17,7 @@ type twilioCall struct {
 var parkCalls = []twilioCall{
 	{"fetch conversation", "conversations.twilio.com", "GET", `^/v1/Conversations/CH[0-9a-f]{32}$`},
 	{"create webhook", "conversations.twilio.com", "POST", `^/v1/Conversations/CH[0-9a-f]{32}/Webhooks$`},
-	{"claim", "sync.twilio.com", "POST", `/Maps/flexhooks_parks/Items$`},
+	{"claim", "sync.twilio.com", "POST", `/Maps/flexhooks_parks_[0-9a-f]/Items$`},
 	{"write attributes", "conversations.twilio.com", "POST", `^/v1/Conversations/CH[0-9a-f]{32}$`},
 	{"close participant", "flex-api.twilio.com", "POST", `/Participants/UT[0-9a-f]{32}$`},
 	{"list item", "sync.twilio.com", "POST", `/Maps/ParkedInteractions_WK[0-9a-f]{32}/Items`},
@@ -29,7 +29,7 @@ var unparkCalls = []twilioCall{
 	{"invite", "flex-api.twilio.com", "POST", `/Invites$`},
 	{"clear park key", "conversations.twilio.com", "POST", `^/v1/Conversations/CH[0-9a-f]{32}$`},
 	{"delete list item", "sync.twilio.com", "DELETE", `/Maps/ParkedInteractions_WK[0-9a-f]{32}/Items/CH`},
-	{"delete claim", "sync.twilio.com", "DELETE", `/Maps/flexhooks_parks/Items/CH`},
+	{"delete claim", "sync.twilio.com", "DELETE", `/Maps/flexhooks_parks_[0-9a-f]/Items/CH`},
 }
 
 // A 429 and a 500 at each Twilio call of park: the park succeeds, or fails
@@ -166,7 +166,7 @@ var workerUnparkCalls = []twilioCall{
 	{"invite", "flex-api.twilio.com", "POST", `/Invites$`},
 	{"clear park key", "conversations.twilio.com", "POST", `^/v1/Conversations/CH[0-9a-f]{32}$`},
 	{"delete list item", "sync.twilio.com", "DELETE", `/Maps/ParkedInteractions_WK[0-9a-f]{32}/Items/CH`},
-	{"delete claim", "sync.twilio.com", "DELETE", `/Maps/flexhooks_parks/Items/CH`},
+	{"delete claim", "sync.twilio.com", "DELETE", `/Maps/flexhooks_parks_[0-9a-f]/Items/CH`},
 }
 
 // The same for the agent's unpark from the parked list: routed once, or an

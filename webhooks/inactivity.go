@@ -112,6 +112,7 @@ type InactivityTwilio interface {
 	PutSyncMapItem(ctx context.Context, mapName, key string, data any, ttl time.Duration) error
 	FetchSyncMapItem(ctx context.Context, mapName, key string) (SyncItem, error)
 	DeleteSyncMapItem(ctx context.Context, mapName, key string) error
+	ListSyncMapItems(ctx context.Context, mapName string, limit int) ([]SyncItem, error)
 }
 
 // ConversationUpdate is a conversation update; zero fields are left as they
@@ -175,6 +176,8 @@ type Inactivity struct {
 	tw  InactivityTwilio
 	cfg InactivityConfig
 	log *slog.Logger
+	// parkClaims finds park claims in their shards or a legacy map.
+	parkClaims legacyClaims
 }
 
 // NewInactivity returns the inactivity timeout over tw.

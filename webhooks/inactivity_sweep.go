@@ -162,7 +162,7 @@ func (in *Inactivity) readEpisode(ctx context.Context, csid string, at time.Time
 		func() { ep.conv, convErr = in.tw.FetchConversation(ctx, csid) },
 		func() { item, recErr = in.fetchRecord(ctx, csid) },
 		func() { ep.msgs, msgErr = in.tw.RecentMessages(ctx, csid, recentMessages) },
-		func() { park, parkErr = in.tw.FetchSyncMapItem(ctx, parkClaimMapOf(csid), csid) },
+		func() { park, parkErr = in.parkClaims.fetch(ctx, in.tw, ParkClaimMap, csid) },
 	)
 	if isNotFound(convErr) || (convErr == nil && ep.conv.State == "closed") {
 		ep.why = "conversation closed"

@@ -34,7 +34,7 @@ import (
 // recordMaps are the Sync maps records write, and the ones the operations
 // measured here write: created up front, as in a deployment that has run a
 // while (a map's first use costs two more round trips, once).
-var recordMaps = append([]string{webhooks.InteractionCounterMap, "flexhooks_parks", webhooks.TransferClaimMap},
+var recordMaps = append(append(append([]string{webhooks.InteractionCounterMap}, webhooks.ParkClaimMaps()...), webhooks.TransferClaimMaps()...),
 	withShards(webhooks.InteractionRecordMap, webhooks.ProfileMap, webhooks.ProfileInteractionsMap, webhooks.ContactMap,
 		webhooks.InactivityRecordMap, webhooks.InactivityClaimMap)...)
 

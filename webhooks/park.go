@@ -172,7 +172,7 @@ func (p *Parks) Park(ctx context.Context, req ParkRequest) (*ParkResponse, error
 		}
 		if claimed {
 			fns = append(fns, func() {
-				p.bestEffort(uctx, reason, "delete claim", p.tw.DeleteSyncMapItem(uctx, parkClaimMapOf(csid), csid))
+				p.bestEffort(uctx, reason, "delete claim", p.claims.delete(uctx, p.tw, ParkClaimMap, csid))
 			})
 		}
 		parallel(fns...)
@@ -345,7 +345,7 @@ func alreadyParked(rec ParkRecord) *ParkResponse {
 // stale record in the attributes, if any, or a claim older than any park
 // takes (its park crashed between its round trips).
 func (p *Parks) existingClaim(ctx context.Context, csid string, staleRec *ParkRecord) (resp *ParkResponse, retake bool, err error) {
-	item, err := p.tw.FetchSyncMapItem(ctx, parkClaimMapOf(csid), csid)
+	item, err := p.claims.fetch(ctx, p.tw, ParkClaimMap, csid)
 	if isNotFound(err) {
 		// The other park failed and undid itself between our create and
 		// this fetch: nothing is parked, and a retry will park.
@@ -363,7 +363,7 @@ func (p *Parks) existingClaim(ctx context.Context, csid string, staleRec *ParkRe
 	if leftover || old {
 		// The conversation attributes hold no live record (checked by the
 		// caller), so this claim belongs to no park: drop it.
-		if err := p.tw.DeleteSyncMapItem(ctx, parkClaimMapOf(csid), csid); err != nil && !isNotFound(err) {
+		if err := p.claims.delete(ctx, p.tw, ParkClaimMap, csid); err != nil && !isNotFound(err) {
 			return nil, false, err
 		}
 		p.log.WarnContext(ctx, "park: took over a stale park claim", "conversationSid", csid, "claimedAt", item.DateCreated)
@@ -449,7 +449,7 @@ func (p *Parks) replayedPark(ctx context.Context, caller flexhooks.Caller, conv 
 	if code := flexhooks.ErrorCode(err); (code != flexhooks.ECONFLICT && code != flexhooks.EFORBIDDEN) || conv.State == "closed" {
 		return nil
 	}
-	item, ferr := p.tw.FetchSyncMapItem(ctx, parkClaimMapOf(rec.ConversationSid), rec.ConversationSid)
+	item, ferr := p.claims.fetch(ctx, p.tw, ParkClaimMap, rec.ConversationSid)
 	var held ParkRecord
 	if ferr != nil || decodeJSON(item.Data, &held) != nil {
 		return nil

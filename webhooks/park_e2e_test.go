@@ -64,11 +64,11 @@ func (w *world) view(csid, workerSid string) conversationView {
 				if it.Key != csid {
 					continue
 				}
-				switch *m.UniqueName {
-				case "ParkedInteractions_" + workerSid:
+				switch name := *m.UniqueName; {
+				case name == "ParkedInteractions_"+workerSid:
 					v.ListItem = it.Data
-				case "flexhooks_parks":
-					v.Claim = true
+				case strings.HasPrefix(name, webhooks.ParkClaimMap):
+					v.Claim = true // in its shard, or the legacy map of earlier versions
 				}
 			}
 		}

@@ -246,7 +246,7 @@ func (s *parkSweep) forget(rec ParkRecord) func(context.Context) error {
 		csid := rec.ConversationSid
 		var claimErr, listErr error
 		parallel(
-			func() { claimErr = ignoreNotFound(s.tw.DeleteSyncMapItem(ctx, parkClaimMapOf(csid), csid)) },
+			func() { claimErr = ignoreNotFound(s.p.claims.delete(ctx, s.tw, ParkClaimMap, csid)) },
 			func() { listErr = ignoreNotFound(s.tw.DeleteSyncMapItem(ctx, ParkedListMap(rec.WorkerSid), csid)) },
 		)
 		if claimErr != nil {

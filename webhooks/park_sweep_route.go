@@ -21,7 +21,7 @@ func (s *parkSweep) restoreHook(rec ParkRecord) func(context.Context) error {
 		if gone || len(v.hooks) > 0 {
 			return ErrRepairUnneeded
 		}
-		if _, err := s.tw.FetchSyncMapItem(ctx, parkClaimMapOf(csid), csid); err != nil {
+		if _, err := s.p.claims.fetch(ctx, s.tw, ParkClaimMap, csid); err != nil {
 			if isNotFound(err) {
 				return ErrRepairUnneeded // an unpark finished meanwhile
 			}
@@ -159,7 +159,7 @@ func (s *parkSweep) sweepLists(ctx context.Context, run *SweepRun, claims map[st
 func (s *parkSweep) dropListItem(mapName string, rec ParkRecord) func(context.Context) error {
 	return func(ctx context.Context) error {
 		csid := rec.ConversationSid
-		if _, err := s.tw.FetchSyncMapItem(ctx, parkClaimMapOf(csid), csid); !isNotFound(err) {
+		if _, err := s.p.claims.fetch(ctx, s.tw, ParkClaimMap, csid); !isNotFound(err) {
 			if err != nil {
 				return err
 			}

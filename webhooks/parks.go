@@ -63,6 +63,8 @@ type Parks struct {
 	cfg ParkConfig
 	log *slog.Logger
 	now func() time.Time
+	// claims finds park claims in their shards or a legacy map.
+	claims legacyClaims
 }
 
 // NewParks returns the park operations over tw. log may be nil.

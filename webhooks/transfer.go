@@ -40,6 +40,8 @@ type Transfers struct {
 	log   *slog.Logger
 	now   func() time.Time
 	newID func() string
+	// claims finds transfer claims in their shards or a legacy map.
+	claims legacyClaims
 }
 
 // NewTransfers returns the transfer operations over tw. log may be nil.
@@ -175,7 +177,7 @@ func (t *Transfers) Transfer(ctx context.Context, req TransferRequest) (*Transfe
 		if claimed {
 			uctx, cancel := t.undoContext(ctx)
 			defer cancel()
-			t.bestEffort(uctx, "release claim", t.tw.DeleteSyncMapItem(uctx, transferClaimMapOf(csid), csid))
+			t.bestEffort(uctx, "release claim", t.claims.delete(uctx, t.tw, TransferClaimMap, csid))
 		}
 	}
 	seat := seatReads{parts: parts, partsErr: ptErr, members: members, memberErr: memberErr, task: task, taskErr: tskErr, taskRead: o.TaskSid != ""}

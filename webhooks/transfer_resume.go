@@ -25,7 +25,7 @@ func (t *Transfers) resume(ctx context.Context, caller flexhooks.Caller, o trans
 		// guard tells the caller about it.
 		return nil, false, nil
 	}
-	item, err := t.tw.FetchSyncMapItem(ctx, transferClaimMapOf(csid), csid)
+	item, err := t.claims.fetch(ctx, t.tw, TransferClaimMap, csid)
 	if err != nil {
 		return nil, false, ignoreNotFound(err)
 	}

@@ -199,7 +199,7 @@ func (t *Transfers) stillIn(ctx context.Context, rec TransferRecord) (bool, erro
 // still called for: the agent leaves, then (unless the task still routes)
 // the record and claim go, as the accept or cancel handler would have done.
 func (t *Transfers) repairTransfer(ctx context.Context, csid string, planned transferDiagnosis) error {
-	it, err := t.tw.FetchSyncMapItem(ctx, transferClaimMapOf(csid), csid)
+	it, err := t.claims.fetch(ctx, t.tw, TransferClaimMap, csid)
 	if isNotFound(err) {
 		return ErrRepairUnneeded
 	}

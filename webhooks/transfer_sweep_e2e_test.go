@@ -126,7 +126,7 @@ func TestTransferSweepReleasesAnEndedTransfersClaim(t *testing.T) {
 	bob := w.workerSid("bob")
 	status, body := w.Post(w.Services[0], "/transfer", c.AgentToken, c.form(bob, "mode", "warm"))
 	require.Equal(t, http.StatusOK, status, "%v", body)
-	w.Faults(emulator.Fault{Host: "sync.twilio.com", Method: "DELETE", Path: `/Maps/flexhooks_transfers/Items/`, Status: 500})
+	w.Faults(emulator.Fault{Host: "sync.twilio.com", Method: "DELETE", Path: `/Maps/flexhooks_transfers_[0-9a-f]/Items/`, Status: 500})
 	w.RejectReservation(body["taskSid"].(string))
 	w.Settle()
 	w.Faults()
@@ -147,7 +147,7 @@ func TestTransferSweepReleasesAnOrphanClaimAfterTheGrace(t *testing.T) {
 	c := w.acceptedChat("+15557100005")
 	w.Faults(
 		emulator.Fault{Host: "flex-api.twilio.com", Method: "POST", Path: `/Invites$`, Status: 500},
-		emulator.Fault{Host: "sync.twilio.com", Method: "DELETE", Path: `/Maps/flexhooks_transfers/Items/`, Status: 500},
+		emulator.Fault{Host: "sync.twilio.com", Method: "DELETE", Path: `/Maps/flexhooks_transfers_[0-9a-f]/Items/`, Status: 500},
 	)
 	status, body := w.Post(w.Services[0], "/transfer", c.AgentToken, c.form(w.workerSid("bob")))
 	w.Faults()

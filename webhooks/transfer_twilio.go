@@ -78,4 +78,5 @@ type TransferTwilio interface {
 	CreateSyncMapItem(ctx context.Context, mapName, key string, data any, ttl time.Duration) error
 	FetchSyncMapItem(ctx context.Context, mapName, key string) (SyncItem, error)
 	DeleteSyncMapItem(ctx context.Context, mapName, key string) error
+	ListSyncMapItems(ctx context.Context, mapName string, limit int) ([]SyncItem, error)
 }

@@ -96,7 +96,7 @@ type transferClaim struct {
 // (or, when it named none, its caller's own). Unconfirmed, the agent is
 // not removed (two agents is the safe side) and the reason is logged.
 func (t *Transfers) confirmed(ctx context.Context, csid string, rec TransferRecord) bool {
-	item, err := t.tw.FetchSyncMapItem(ctx, transferClaimMapOf(csid), csid)
+	item, err := t.claims.fetch(ctx, t.tw, TransferClaimMap, csid)
 	var c transferClaim
 	if err == nil {
 		err = decodeJSON(item.Data, &c)
@@ -143,7 +143,7 @@ func (t *Transfers) finish(ctx context.Context, csid, id string) error {
 // releaseClaim deletes the conversation's transfer claim if it is transfer
 // id's: a late event never frees a newer transfer's claim.
 func (t *Transfers) releaseClaim(ctx context.Context, csid, id string) error {
-	item, err := t.tw.FetchSyncMapItem(ctx, transferClaimMapOf(csid), csid)
+	item, err := t.claims.fetch(ctx, t.tw, TransferClaimMap, csid)
 	if err != nil {
 		return ignoreNotFound(err)
 	}
@@ -153,7 +153,7 @@ func (t *Transfers) releaseClaim(ctx context.Context, csid, id string) error {
 	if decodeJSON(item.Data, &claim) != nil || claim.ID != id {
 		return nil
 	}
-	return ignoreNotFound(t.tw.DeleteSyncMapItem(ctx, transferClaimMapOf(csid), csid))
+	return ignoreNotFound(t.claims.delete(ctx, t.tw, TransferClaimMap, csid))
 }
 
 // cancelTask cancels a transfer's task. A task that has already ended, or

@@ -90,7 +90,7 @@ func (p *Parks) Unpark(ctx context.Context, req UnparkRequest) (*UnparkResponse,
 	parallel(
 		func() { conv, convErr = p.tw.FetchConversation(ctx, csid) },
 		func() { hooks, lsErr = p.tw.ListConversationWebhooks(ctx, csid) },
-		func() { claim, clmErr = p.tw.FetchSyncMapItem(ctx, parkClaimMapOf(csid), csid) },
+		func() { claim, clmErr = p.claims.fetch(ctx, p.tw, ParkClaimMap, csid) },
 	)
 	if convErr != nil {
 		return nil, conversationError(csid, convErr)
@@ -199,7 +199,7 @@ func (p *Parks) resume(ctx context.Context, conv Conversation, rec ParkRecord, c
 	// sweeper finishes it (the invite is found by its unpark id), and the
 	// next park recognises a record or claim of an earlier participant.
 	failed := func(err error) bool { return err != nil && !isNotFound(err) }
-	claimErr := p.tw.DeleteSyncMapItem(ctx, parkClaimMapOf(csid), csid)
+	claimErr := p.claims.delete(ctx, p.tw, ParkClaimMap, csid)
 	var retry []func()
 	if failed(attrsErr) {
 		retry = append(retry, func() {
@@ -217,7 +217,7 @@ func (p *Parks) resume(ctx context.Context, conv Conversation, rec ParkRecord, c
 	}
 	if failed(claimErr) {
 		retry = append(retry, func() {
-			if err := p.tw.DeleteSyncMapItem(ctx, parkClaimMapOf(csid), csid); failed(err) {
+			if err := p.claims.delete(ctx, p.tw, ParkClaimMap, csid); failed(err) {
 				p.log.WarnContext(ctx, "unpark: could not delete the park claim", "conversationSid", csid, "err", err)
 			}
 		})

@@ -168,7 +168,7 @@ func (p *Parks) UnparkWebhook(ctx context.Context, ev MessageAddedEvent) (*Unpar
 //   - an old claim: a park whose attributes write failed; the claim holds
 //     the record, and the conversation is resumed from it.
 func (p *Parks) parkFromClaim(ctx context.Context, csid, hookURL string) (*ParkRecord, string) {
-	item, err := p.tw.FetchSyncMapItem(ctx, parkClaimMapOf(csid), csid)
+	item, err := p.claims.fetch(ctx, p.tw, ParkClaimMap, csid)
 	if isNotFound(err) {
 		return nil, ReasonNotParked
 	}

@@ -98,7 +98,7 @@ func New(cfg config.Config, log *slog.Logger, reg *prometheus.Registry, opts ...
 	if records != nil {
 		closing = records.Abandoned // an expired park closes Closed Abandoned
 	}
-	steps := []webhooks.SweepStep{parks.SweepStep(ops, closing), transfers.SweepStep()}
+	steps := []webhooks.SweepStep{webhooks.ClaimMigration(ops), parks.SweepStep(ops, closing), transfers.SweepStep()}
 	if inactivityStep != nil {
 		steps = append(steps, inactivityStep)
 	}

@@ -260,7 +260,7 @@ func TestConsoleStory(t *testing.T) {
 		`document.querySelector('.conv[data-conversation=%q] .facts').innerText.includes("bob") && document.querySelector('#workers tr[data-worker="bob"]').innerText.includes("assigned")`, conv))
 	p.waitFor("an inactivity timer on the conversation", fmt.Sprintf(`document.querySelector('.conv[data-conversation=%q] .timer') !== null`, conv))
 	p.waitFor("the park claims' Sync map against Twilio's limits", `(() => {
-		const row = document.querySelector('#sync tr[data-sync-object="flexhooks_parks"]');
+		const row = document.querySelector('#sync tr[data-sync-object^="flexhooks_parks_"]');
 		return row !== null && row.querySelectorAll(".meter").length === 4;
 	})()`)
 
