@@ -91,6 +91,9 @@ func New(cfg config.Config, log *slog.Logger, reg *prometheus.Registry, opts ...
 	routes = append(routes, transferRoutes(newTransfers(cfg, ops, events, log))...)
 	// Each capability contributes what its sweep repairs.
 	var steps []webhooks.SweepStep
+	if records != nil {
+		steps = append(steps, records.SweepStep())
+	}
 	sweeper, err := newSweeper(cfg, ops, reg, log, o.now, steps)
 	if err != nil {
 		return nil, err
