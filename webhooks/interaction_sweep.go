@@ -173,9 +173,10 @@ func (s *recordSweep) check(ctx context.Context, run *SweepRun, ws, csid string,
 		}
 	}
 	closeUnseen := false
-	if len(missing) == 0 && rec != nil && !rec.Closed() && allEnded(rec, tasks, settled) {
-		// Every task ended and the record shows the conversation open: a
-		// close whose event was lost, or a park. Twilio says which.
+	if (rec == nil || !rec.Closed()) && quiet(rec, tasks, settled) {
+		// No task is worked any more and the record shows the conversation
+		// open: a close whose event was lost, or a park (or a wrap-up
+		// after an agent left). Twilio says which.
 		conv, err := s.in.tw.FetchConversation(ctx, csid)
 		if err != nil && !isNotFound(err) {
 			return err
@@ -239,21 +240,30 @@ func missingFact(rec *InteractionRecord, t TaskSummary, settled time.Time) strin
 	return ""
 }
 
-// allEnded reports whether every task listed ended before settled and the
-// record shows no other task live.
-func allEnded(rec *InteractionRecord, tasks []TaskSummary, settled time.Time) bool {
+// quiet reports whether every task listed ended or went to wrap-up (what
+// closing the interaction channel does to them) before settled, and the
+// record shows no other task live: then, and only then, the conversation
+// may have closed unseen, and it is worth asking Conversations.
+func quiet(rec *InteractionRecord, tasks []TaskSummary, settled time.Time) bool {
+	listed := map[string]bool{}
 	for _, t := range tasks {
-		if !endedStatus(t.AssignmentStatus) || !t.DateUpdated.Before(settled) {
+		if !quietStatus(t.AssignmentStatus) || !t.DateUpdated.Before(settled) {
 			return false
 		}
+		listed[t.Sid] = true
+	}
+	if rec == nil {
+		return true
 	}
 	for _, rt := range rec.Tasks {
-		if rt.EndedAt.IsZero() {
+		if rt.EndedAt.IsZero() && !listed[rt.Sid] {
 			return false
 		}
 	}
 	return true
 }
+
+func quietStatus(s string) bool { return s == "wrapping" || endedStatus(s) }
 
 func acceptedStatus(s string) bool { return s == "assigned" || s == "wrapping" || s == "completed" }
 func endedStatus(s string) bool    { return s == "completed" || s == "canceled" }
@@ -283,10 +293,11 @@ func joinShort(parts []string) string {
 func (in *Interactions) catchUpTasks(ctx context.Context, ws, csid string, taskSids []string, closed bool) error {
 	facts := make([]*taskFacts, len(taskSids))
 	opens := make([]*openFacts, len(taskSids))
+	quietAt := make([]time.Time, len(taskSids))
 	errs := make([]error, len(taskSids)+1)
 	fns := make([]func(), 0, len(taskSids)+1)
 	for i, sid := range taskSids {
-		fns = append(fns, func() { facts[i], opens[i], errs[i] = in.taskRouterFacts(ctx, ws, sid) })
+		fns = append(fns, func() { facts[i], opens[i], quietAt[i], errs[i] = in.taskRouterFacts(ctx, ws, sid) })
 	}
 	if closed {
 		fns = append(fns, func() {
@@ -301,7 +312,7 @@ func (in *Interactions) catchUpTasks(ctx context.Context, ws, csid string, taskS
 	}
 	var open *openFacts
 	var known []taskFacts
-	var lastEnd time.Time
+	var closedAt time.Time
 	for i, f := range facts {
 		if f == nil {
 			continue // gone from TaskRouter meanwhile: nothing more to learn
@@ -310,8 +321,8 @@ func (in *Interactions) catchUpTasks(ctx context.Context, ws, csid string, taskS
 		if open == nil {
 			open = opens[i]
 		}
-		if f.EndedAt.After(lastEnd) {
-			lastEnd = f.EndedAt
+		if quietAt[i].After(closedAt) {
+			closedAt = quietAt[i]
 		}
 	}
 	if len(known) == 0 {
@@ -323,10 +334,11 @@ func (in *Interactions) catchUpTasks(ctx context.Context, ws, csid string, taskS
 		for _, f := range known {
 			changed = r.recordTask(gapsOnly(r, f)) || changed
 		}
-		// Closing the channel ends its tasks: the close came with the
-		// last end, so the record is closed by then.
-		if closed && !lastEnd.IsZero() && r.ClosedAt.IsZero() {
-			changed = r.recordClosed(lastEnd) || changed
+		// Closing the channel moves its tasks to wrap-up or ends them:
+		// the close came with the last of those changes, so the record is
+		// closed by then.
+		if closed && !closedAt.IsZero() && r.ClosedAt.IsZero() {
+			changed = r.recordClosed(closedAt) || changed
 		}
 		return changed
 	})
@@ -369,20 +381,26 @@ func gapsOnly(r *InteractionRecord, f taskFacts) taskFacts {
 }
 
 // taskRouterFacts reads what TaskRouter shows of a task: its facts and
-// what a record is opened with. Nil facts when TaskRouter no longer has it.
+// what a record is opened with, and when it left its agent (went to
+// wrap-up or ended; zero while worked). Nil facts when TaskRouter no
+// longer has it.
 //
 // The accept: a reservation still accepted was accepted when it last
 // changed. One that has moved on (wrapping, completed) no longer says when
 // it was accepted, only that it was, between its offer and its last
 // change: the offer is recorded, the earliest the accept can have been
 // (the wait time is then a lower bound, the duration an upper one).
-func (in *Interactions) taskRouterFacts(ctx context.Context, ws, sid string) (*taskFacts, *openFacts, error) {
+func (in *Interactions) taskRouterFacts(ctx context.Context, ws, sid string) (*taskFacts, *openFacts, time.Time, error) {
 	t, err := in.tw.FetchTaskSummary(ctx, ws, sid)
 	if isNotFound(err) {
-		return nil, nil, nil
+		return nil, nil, time.Time{}, nil
 	}
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, time.Time{}, err
+	}
+	var quietAt time.Time
+	if quietStatus(t.AssignmentStatus) {
+		quietAt = t.DateUpdated
 	}
 	attrs := t.Attributes
 	f := &taskFacts{Sid: sid, Reason: contactReason(attrs), CreatedAt: t.DateCreated, QueueSid: t.QueueSid, QueueName: t.QueueName}
@@ -392,7 +410,7 @@ func (in *Interactions) taskRouterFacts(ctx context.Context, ws, sid string) (*t
 	if acceptedStatus(t.AssignmentStatus) || endedStatus(t.AssignmentStatus) {
 		rs, err := in.tw.ListTaskReservations(ctx, ws, sid)
 		if err != nil && !isNotFound(err) {
-			return nil, nil, err
+			return nil, nil, time.Time{}, err
 		}
 		for _, r := range rs {
 			var at time.Time
@@ -416,5 +434,5 @@ func (in *Interactions) taskRouterFacts(ctx context.Context, ws, sid string) (*t
 		CustomerAddress: customerIdentity(attrs),
 		CustomerName:    stringAttr(attrs, "customerName"),
 	}
-	return f, open, nil
+	return f, open, quietAt, nil
 }
