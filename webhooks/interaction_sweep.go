@@ -5,9 +5,11 @@ import (
 	"errors"
 	"slices"
 	"sort"
+	"sync"
 	"time"
 
 	lru "github.com/hashicorp/golang-lru/v2"
+	"golang.org/x/sync/errgroup"
 )
 
 // The records' sweep: interaction records that never caught up.
@@ -107,16 +109,30 @@ func (s *recordSweep) Sweep(ctx context.Context, run *SweepRun) error {
 	if err != nil {
 		return err
 	}
+	// A task's conversation is in its listed attributes, or read from the
+	// task (side by side: the first sweep after a start may read many).
+	convOf := make([]string, len(tasks))
+	errs := make([]error, 0)
+	var mu sync.Mutex
+	var g errgroup.Group
+	g.SetLimit(recordSweepWorkers)
+	for i, t := range tasks {
+		g.Go(func() error {
+			csid, err := s.conversationOf(ctx, ws, t)
+			mu.Lock()
+			defer mu.Unlock()
+			convOf[i] = csid
+			if err != nil {
+				errs = append(errs, err)
+			}
+			return nil
+		})
+	}
+	_ = g.Wait()
 	byConv := map[string][]TaskSummary{}
-	var errs []error
-	for _, t := range tasks {
-		csid, err := s.conversationOf(ctx, ws, t)
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		if validSID("CH", csid) {
-			byConv[csid] = append(byConv[csid], t)
+	for i, t := range tasks {
+		if validSID("CH", convOf[i]) {
+			byConv[convOf[i]] = append(byConv[convOf[i]], t)
 		}
 	}
 	csids := make([]string, 0, len(byConv))
@@ -127,13 +143,27 @@ func (s *recordSweep) Sweep(ctx context.Context, run *SweepRun) error {
 	// A fact TaskRouter shows for longer than the grace cannot be an event
 	// still on its way to a handler: only those are gaps.
 	settled := run.Now.Add(-run.Grace())
+	var checks errgroup.Group
+	checks.SetLimit(recordSweepWorkers)
 	for _, csid := range csids {
-		if err := s.check(ctx, run, ws, csid, byConv[csid], settled); err != nil {
-			errs = append(errs, err)
-		}
+		checks.Go(func() error {
+			if err := s.check(ctx, run, ws, csid, byConv[csid], settled); err != nil {
+				mu.Lock()
+				errs = append(errs, err)
+				mu.Unlock()
+			}
+			return nil
+		})
 	}
+	_ = checks.Wait()
 	return errors.Join(errs...)
 }
+
+// recordSweepWorkers is how many conversations are checked at once: a
+// thousand conversations in flight are a thousand record reads, which one
+// at a time would take longer than the sweep's interval. Each read is on
+// its own record shard (4096 of them), so Sync's 20 reads/s per Map holds.
+const recordSweepWorkers = 8
 
 // conversationOf is the task's conversation SID, from its listed
 // attributes, else from memory, else from the task itself.

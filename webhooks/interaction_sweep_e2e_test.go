@@ -3,6 +3,8 @@ package webhooks_test
 import (
 	"net/http"
 	"net/url"
+	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -175,4 +177,56 @@ func TestRecordSweepCatchesUpAClose(t *testing.T) {
 	assert.Zero(t, v.DurationSeconds, "the agent is still wrapping up")
 	assert.Len(t, w.historyOf(customer), 1)
 	assert.Empty(t, recordGaps(w.Sweep(0, false)), "a closed record is no suspect")
+}
+
+// sweepCalls runs one sweep and counts the Twilio calls of the records'
+// step, by what they touch (other steps' calls are left out: they have
+// tests of their own).
+func (w *recordsWorld) sweepCalls() map[string]int {
+	w.t.Helper()
+	w.ClearRequests()
+	rep := w.Sweep(0, false)
+	require.Empty(w.t, rep.StepErrors)
+	recordItems := regexp.MustCompile("/Maps/" + webhooks.InteractionRecordMap + "_[0-9a-f]{3}/Items")
+	out := map[string]int{}
+	for _, r := range w.Requests() {
+		switch {
+		case r.Host == "taskrouter.twilio.com" && strings.HasSuffix(r.Path, "/Tasks"):
+			out["task list"]++
+		case r.Host == "taskrouter.twilio.com":
+			out["task reads"]++
+		case r.Host == "sync.twilio.com" && recordItems.MatchString(r.Path) && r.Method == http.MethodGet:
+			out["record reads"]++
+		case r.Host == "sync.twilio.com" && recordItems.MatchString(r.Path):
+			out["record writes"]++
+		case r.Host == "conversations.twilio.com" && r.Method == http.MethodGet:
+			out["conversation reads"]++
+		}
+	}
+	return out
+}
+
+// The sweep's cost follows the tasks TaskRouter holds (live, or ended in
+// the last five minutes), never the records of the past: one task list,
+// one record read per conversation in flight, and a conversation read only
+// for one whose tasks have all left their agents.
+func TestRecordSweepCostFollowsWorkInFlight(t *testing.T) {
+	w := startRecords(t, recordsOptions{})
+	// History: three parked conversations whose tasks TaskRouter has deleted.
+	for _, c := range []string{"+15556000030", "+15556000031", "+15556000032"} {
+		csid, _, worker := w.contacted(c, "sms", "")
+		w.park(csid, worker)
+	}
+	w.Advance("PT10M")
+	calls := w.sweepCalls()
+	assert.Equal(t, map[string]int{"task list": 1}, calls, "no record is read for the past")
+
+	// Two conversations in flight: one worked, one just parked.
+	w.contacted("+15556000033", "sms", "")
+	csid, _, worker := w.contacted("+15556000034", "sms", "")
+	w.park(csid, worker)
+	w.Advance("PT3M")
+	calls = w.sweepCalls()
+	assert.Equal(t, map[string]int{"task list": 1, "record reads": 2, "conversation reads": 1}, calls,
+		"one record read per conversation in flight; the parked one's conversation: closed or parked?")
 }
