@@ -59,6 +59,14 @@ type InteractionTwilio interface {
 	FetchConversation(ctx context.Context, conversationSid string) (Conversation, error)
 	// FetchTask reads a TaskRouter task: how a lost end is caught up.
 	FetchTask(ctx context.Context, workspaceSid, taskSid string) (Task, error)
+	// FetchTaskSummary reads a task with its dates and attributes.
+	FetchTaskSummary(ctx context.Context, workspaceSid, taskSid string) (TaskSummary, error)
+	// ListWorkspaceTasks lists the tasks TaskRouter holds in the given
+	// statuses (all when none), oldest first, at most limit: the records'
+	// sweep (interaction_sweep.go).
+	ListWorkspaceTasks(ctx context.Context, workspaceSid string, statuses []string, limit int) ([]TaskSummary, error)
+	// ListTaskReservations lists a task's reservations: who accepted it.
+	ListTaskReservations(ctx context.Context, workspaceSid, taskSid string) ([]TaskReservation, error)
 	// CloseInteractionChannel closes the channel with routing closed: every
 	// live task completes and the conversation closes.
 	CloseInteractionChannel(ctx context.Context, interactionSid, channelSid string) error
@@ -161,6 +169,7 @@ func (in *Interactions) OnTaskEvent(ctx context.Context, ev TaskRouterEvent) err
 		conv               Conversation
 		err, convErr       error
 		indexErr, catchErr error
+		createdErr         error
 		newTask            bool
 		convDone           chan struct{}
 	)
@@ -197,12 +206,18 @@ func (in *Interactions) OnTaskEvent(ctx context.Context, ev TaskRouterEvent) err
 		if stale := liveTasksBut(rec, f.Sid); len(stale) > 0 {
 			more = append(more, func() { catchErr = in.catchUp(ctx, ev.WorkspaceSid, csid, stale, olderThan(rec, f.Sid)) })
 		}
+		if f.CreatedAt.IsZero() {
+			// The task's own creation event was lost, and this one does
+			// not carry TaskDateCreated (not in TaskRouter's event
+			// reference: some deliveries leave it out): TaskRouter says.
+			more = append(more, func() { createdErr = in.catchUpCreation(ctx, ev.WorkspaceSid, csid, f.Sid) })
+		}
 		if len(more) > 0 {
 			parallel(more...)
 		}
 	}
 	opened := err == nil && rec != nil && rec.opened
-	in.gap(ctx, csid, ev.EventType, errors.Join(err, indexErr, catchErr))
+	in.gap(ctx, csid, ev.EventType, errors.Join(err, indexErr, catchErr, createdErr))
 	if opened && !ended && in.opened != nil {
 		in.opened(ctx, rec, ev)
 	}
@@ -279,6 +294,22 @@ func (in *Interactions) catchUp(ctx context.Context, workspaceSid, csid string, 
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
+}
+
+// catchUpCreation records a task's creation as TaskRouter gives it, for a
+// task first recorded from an event that did not say when it was created.
+func (in *Interactions) catchUpCreation(ctx context.Context, workspaceSid, csid, taskSid string) error {
+	if !validSID("WS", workspaceSid) {
+		return nil
+	}
+	t, err := in.tw.FetchTaskSummary(ctx, workspaceSid, taskSid)
+	if err != nil || t.DateCreated.IsZero() {
+		return ignoreNotFound(err)
+	}
+	_, err = in.update(ctx, csid, nil, func(r *InteractionRecord) bool {
+		return r.recordTask(taskFacts{Sid: taskSid, CreatedAt: t.DateCreated})
+	})
+	return err
 }
 
 // OnConversationEvent records what a Conversations post-event webhook says:

@@ -102,6 +102,9 @@ func New(cfg config.Config, log *slog.Logger, reg *prometheus.Registry, opts ...
 	if inactivityStep != nil {
 		steps = append(steps, inactivityStep)
 	}
+	if records != nil {
+		steps = append(steps, records.SweepStep()) // last: it reads what the repairs before it wrote
+	}
 	sweeper, err := newSweeper(cfg, ops, reg, log, o.now, steps)
 	if err != nil {
 		return nil, err

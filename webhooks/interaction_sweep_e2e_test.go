@@ -1,0 +1,232 @@
+package webhooks_test
+
+import (
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	flexapi "github.com/twilio/twilio-go/rest/flex/v1"
+
+	"github.com/flexhooks/flexhooks/internal/e2etest"
+	"github.com/flexhooks/flexhooks/internal/emulator"
+	"github.com/flexhooks/flexhooks/webhooks"
+)
+
+// Issue 14 case 6: every event of one task hits a record gap. The single
+// fault rule: every write of a record item fails (both the create and the
+// conditional update are POSTs on the record shards' items) while the
+// task's events arrive. Its handlers answer 2xx, so Twilio sends nothing
+// again, and no later event speaks of the task: only the sweep heals it.
+func recordWritesFail() emulator.Fault {
+	return emulator.Fault{Host: "sync.twilio.com", Method: "POST", Path: "/Maps/" + webhooks.InteractionRecordMap + "_[0-9a-f]{3}/Items", Status: 503}
+}
+
+// recordGaps are the sweep's record_gap entries.
+func recordGaps(rep webhooks.SweepReport) []webhooks.RepairEntry {
+	var out []webhooks.RepairEntry
+	for _, r := range rep.Repairs {
+		if r.Kind == webhooks.RecordGapKind {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// historyOf lists the customer's interactions as a supervisor sees them.
+func (w *recordsWorld) historyOf(address string) []webhooks.Interaction {
+	w.t.Helper()
+	status, body := w.Get(w.Services[0], "/interactions?"+url.Values{"address": {address}}.Encode(), w.supervisor())
+	require.Equal(w.t, http.StatusOK, status, "%v", body)
+	return decodeAs[webhooks.InteractionList](w.t, body).Interactions
+}
+
+// A record that never opened (task.created and reservation.accepted lost):
+// the sweep opens it, complete, while the agent works; a dry run before
+// only lists it.
+func TestRecordSweepOpensARecordWhoseEventsWereAllLost(t *testing.T) {
+	w := startRecords(t, recordsOptions{})
+	const customer = "+15556000020"
+	w.Faults(recordWritesFail())
+	csid, task, alice := w.contacted(customer, "sms", "PT1M")
+	w.Faults()
+	status, _ := w.Get(w.Services[0], "/interactions/"+csid, w.supervisor())
+	require.Equal(t, http.StatusNotFound, status, "every event of the task hit the gap")
+
+	// Within the grace the sweep leaves it: the events could be on their way.
+	assert.Empty(t, recordGaps(w.Sweep(0, true)), "a task younger than the grace is not a gap yet")
+	w.Advance("PT3M")
+
+	dry := recordGaps(w.Sweep(0, true))
+	require.Len(t, dry, 1)
+	assert.Equal(t, webhooks.OutcomePlanned, dry[0].Outcome)
+	assert.Equal(t, csid, dry[0].Sids["conversationSid"])
+	assert.Equal(t, task, dry[0].Sids["taskSid"])
+	status, _ = w.Get(w.Services[0], "/interactions/"+csid, w.supervisor())
+	require.Equal(t, http.StatusNotFound, status, "a dry run changes nothing")
+
+	rep := w.Sweep(0, false)
+	assert.Equal(t, []string{webhooks.RecordGapKind}, e2etest.Repaired(rep))
+	v := w.interaction(csid, w.supervisor())
+	assert.Equal(t, webhooks.StateWorkInProgress, v.State)
+	require.NotNil(t, v.OpenedAt)
+	assert.Equal(t, w.at(0), *v.OpenedAt, "TaskRouter's creation")
+	assert.Equal(t, 60.0, seconds(v.WaitTimeSeconds), "the reservation, still accepted, was accepted when it last changed")
+	assert.Equal(t, webhooks.WaitFromAccept, v.WaitTimeSource)
+	require.NotNil(t, v.AssignedTo)
+	assert.Equal(t, alice, v.AssignedTo.WorkerSid)
+	assert.NotEmpty(t, v.Number)
+	require.Len(t, v.RelatedTasks, 1)
+	assert.Equal(t, webhooks.ContactInbound, v.RelatedTasks[0].Reason)
+	hist := w.historyOf(customer)
+	require.Len(t, hist, 1, "the customer's history has its one entry")
+	assert.Equal(t, csid, hist[0].ConversationSid)
+	assert.Equal(t, csid, w.syncItems(webhooks.ContactMap)[task]["conversationSid"])
+
+	again := w.Sweep(0, false)
+	assert.Empty(t, recordGaps(again), "a healed record is no suspect")
+
+	// The conversation goes on as usual from here.
+	w.Advance("PT5M")
+	w.park(csid, alice)
+	v = w.interaction(csid, w.supervisor())
+	assert.Equal(t, webhooks.StateOnHold, v.State)
+	assert.Equal(t, 480.0, v.DurationSeconds, "accepted at 60 s, parked at 540 s")
+}
+
+// The park's task loses every event (its creation, its accept, its end):
+// the sweep, within TaskRouter's five minutes, records the whole task and
+// its end: On Hold, waiting on the customer.
+func TestRecordSweepCatchesUpAParkedTask(t *testing.T) {
+	w := startRecords(t, recordsOptions{})
+	const customer = "+15556000021"
+	w.Faults(recordWritesFail())
+	csid, task, alice := w.contacted(customer, "sms", "PT1M")
+	w.Advance("PT5M")
+	w.park(csid, alice)
+	w.Faults()
+	status, _ := w.Get(w.Services[0], "/interactions/"+csid, w.supervisor())
+	require.Equal(t, http.StatusNotFound, status)
+	parked, _ := w.TaskStatus(task)
+	require.Equal(t, "completed", parked)
+
+	w.Advance("PT3M")
+	assert.Equal(t, []string{webhooks.RecordGapKind}, e2etest.Repaired(w.Sweep(0, false)))
+	v := w.interaction(csid, w.supervisor())
+	assert.Equal(t, webhooks.StateOnHold, v.State)
+	assert.Equal(t, webhooks.ReasonWaitingOnCustomer, v.StateReason)
+	require.Len(t, v.RelatedTasks, 1)
+	c := v.RelatedTasks[0]
+	require.NotNil(t, c.EndedAt)
+	assert.Equal(t, w.at(360), *c.EndedAt, "when TaskRouter says the task completed")
+	assert.Equal(t, "completed", c.EndStatus)
+	assert.Equal(t, alice, c.WorkerSid)
+	assert.Equal(t, w.at(0), *v.OpenedAt)
+	// A reservation that has moved on says that it was accepted, not when:
+	// between its offer (0 s) and the task's end. The offer is recorded,
+	// so the wait is at most the true 60 s and the duration at least the
+	// true 300 s, never more than the task's whole life.
+	require.NotNil(t, c.AcceptedAt)
+	assert.False(t, c.AcceptedAt.After(w.at(60)), "no later than the true accept")
+	assert.LessOrEqual(t, seconds(v.WaitTimeSeconds), 60.0)
+	assert.GreaterOrEqual(t, v.DurationSeconds, 300.0)
+	assert.LessOrEqual(t, v.DurationSeconds, 360.0)
+	assert.Len(t, w.historyOf(customer), 1)
+	assert.Empty(t, recordGaps(w.Sweep(0, false)))
+
+	// The customer comes back: the live events merge into the caught-up record.
+	w.Inbound(customer, "sms", "back")
+	v = w.interaction(csid, w.supervisor())
+	assert.Equal(t, webhooks.StateNew, v.State)
+	assert.Len(t, v.RelatedTasks, 2)
+	assert.Len(t, w.historyOf(customer), 1, "one conversation, one history entry")
+}
+
+// The agent closes the conversation in Flex while every event of its task
+// and the close's own event are lost: Closed Complete, closed when the
+// channel's close put the task in wrap-up.
+func TestRecordSweepCatchesUpAClose(t *testing.T) {
+	w := startRecords(t, recordsOptions{})
+	const customer = "+15556000022"
+	w.Faults(recordWritesFail())
+	in := w.Inbound(customer, "sms", "hello")
+	w.Advance("PT1M")
+	w.AcceptReservation(in.TaskSid)
+	w.Advance("PT5M")
+	ch := w.transfers().state().channel(in.ConversationSid)
+	require.NotNil(t, ch)
+	_, err := w.Twilio.FlexV1.UpdateInteractionChannel(in.InteractionSid, ch.Sid, (&flexapi.UpdateInteractionChannelParams{}).SetStatus("closed"))
+	require.NoError(t, err)
+	w.Settle()
+	w.Faults()
+	require.Equal(t, "closed", w.conversationState(in.ConversationSid))
+
+	w.Advance("PT3M")
+	assert.Equal(t, []string{webhooks.RecordGapKind}, e2etest.Repaired(w.Sweep(0, false)))
+	v := w.interaction(in.ConversationSid, w.supervisor())
+	assert.Equal(t, webhooks.StateClosedComplete, v.State)
+	require.NotNil(t, v.ClosedAt)
+	assert.Equal(t, w.at(360), *v.ClosedAt)
+	// The reservation went to wrapping with the task: the accept is known
+	// to lie between the offer and then, and the offer is recorded.
+	assert.GreaterOrEqual(t, seconds(v.WaitTimeSeconds), 0.0)
+	assert.LessOrEqual(t, seconds(v.WaitTimeSeconds), 60.0)
+	assert.Zero(t, v.DurationSeconds, "the agent is still wrapping up")
+	assert.Len(t, w.historyOf(customer), 1)
+	assert.Empty(t, recordGaps(w.Sweep(0, false)), "a closed record is no suspect")
+}
+
+// sweepCalls runs one sweep and counts the Twilio calls of the records'
+// step, by what they touch (other steps' calls are left out: they have
+// tests of their own).
+func (w *recordsWorld) sweepCalls() map[string]int {
+	w.t.Helper()
+	w.ClearRequests()
+	rep := w.Sweep(0, false)
+	require.Empty(w.t, rep.StepErrors)
+	recordItems := regexp.MustCompile("/Maps/" + webhooks.InteractionRecordMap + "_[0-9a-f]{3}/Items")
+	out := map[string]int{}
+	for _, r := range w.Requests() {
+		switch {
+		case r.Host == "taskrouter.twilio.com" && strings.HasSuffix(r.Path, "/Tasks"):
+			out["task list"]++
+		case r.Host == "taskrouter.twilio.com":
+			out["task reads"]++
+		case r.Host == "sync.twilio.com" && recordItems.MatchString(r.Path) && r.Method == http.MethodGet:
+			out["record reads"]++
+		case r.Host == "sync.twilio.com" && recordItems.MatchString(r.Path):
+			out["record writes"]++
+		case r.Host == "conversations.twilio.com" && r.Method == http.MethodGet:
+			out["conversation reads"]++
+		}
+	}
+	return out
+}
+
+// The sweep's cost follows the tasks TaskRouter holds (live, or ended in
+// the last five minutes), never the records of the past: one task list,
+// one record read per conversation in flight, and a conversation read only
+// for one whose tasks have all left their agents.
+func TestRecordSweepCostFollowsWorkInFlight(t *testing.T) {
+	w := startRecords(t, recordsOptions{})
+	// History: three parked conversations whose tasks TaskRouter has deleted.
+	for _, c := range []string{"+15556000030", "+15556000031", "+15556000032"} {
+		csid, _, worker := w.contacted(c, "sms", "")
+		w.park(csid, worker)
+	}
+	w.Advance("PT10M")
+	calls := w.sweepCalls()
+	assert.Equal(t, map[string]int{"task list": 1}, calls, "no record is read for the past")
+
+	// Two conversations in flight: one worked, one just parked.
+	w.contacted("+15556000033", "sms", "")
+	csid, _, worker := w.contacted("+15556000034", "sms", "")
+	w.park(csid, worker)
+	w.Advance("PT3M")
+	calls = w.sweepCalls()
+	assert.Equal(t, map[string]int{"task list": 1, "record reads": 2, "conversation reads": 1}, calls,
+		"one record read per conversation in flight; the parked one's conversation: closed or parked?")
+}
