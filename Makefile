@@ -4,7 +4,7 @@ STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 BENCHTIME   ?= 1x
 FUZZTIME    ?= 30s
 
-.PHONY: run emulator test bench fuzz lint fmt build tidy
+.PHONY: run emulator test bench fuzz lint fmt build tidy chaos
 
 ## run: the service on the embedded Twilio emulator (no Twilio account needed); set TWILIO_* for real Twilio
 run:
@@ -21,6 +21,14 @@ test:
 ## bench: benchmarks with their figures (req/s, p50/p99, round trips); BENCHTIME=5s for steadier numbers
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./...
+
+## chaos: the randomized park/unpark run with a fifth of Twilio's calls failing, then the sweeper, for seeds 1..CHAOS_SEEDS (10)
+CHAOS_SEEDS ?= 10
+chaos:
+	@fail=0; for s in $$(seq 1 $(CHAOS_SEEDS)); do \
+		FLEXHOOKS_CHAOS=1 FLEXHOOKS_CHAOS_SEED=$$s $(GO) test -count=1 -run TestChaosParksHeal ./webhooks >/dev/null 2>&1 \
+			&& echo "seed $$s: healed" || { echo "seed $$s: NOT healed (FLEXHOOKS_CHAOS=1 FLEXHOOKS_CHAOS_SEED=$$s go test -v -run TestChaosParksHeal ./webhooks)"; fail=1; }; \
+	done; exit $$fail
 
 ## fuzz: each fuzz target for FUZZTIME (30s): the TaskRouter expression parser; the service's HTTP surface (no 5xx, no panic)
 fuzz:
