@@ -2,6 +2,7 @@ package emulator
 
 import (
 	"fmt"
+	"hash/fnv"
 	"math/rand/v2"
 	"net/http"
 	"regexp"
@@ -31,9 +32,18 @@ type Fault struct {
 	After bool `json:"after,omitempty"`
 	// RetryAfter, in seconds, is sent as the Retry-After header with the error.
 	RetryAfter int `json:"retryAfter,omitempty"`
+	// Seed makes Rate's draws reproducible: with a seed, whether a call is
+	// hit depends only on the seed, the rule, the call's shape (method, host,
+	// path with its SIDs and shard suffixes blanked) and how many calls of
+	// that shape the rule has seen. A randomized test that logs its seed
+	// then replays the same faults on the same operations, although every
+	// run makes new SIDs.
+	Seed uint64 `json:"seed,omitempty"`
 
-	re   *regexp.Regexp
-	hits int
+	re     *regexp.Regexp
+	hits   int
+	index  int            // the rule's place in the list, part of its draws
+	shapes map[string]int // calls seen per shape, for seeded draws
 }
 
 // faultSet holds the rules; it has its own lock so latency never holds the world lock.
@@ -46,6 +56,7 @@ func (f *faultSet) set(rules []Fault) error {
 	compiled := make([]*Fault, 0, len(rules))
 	for i := range rules {
 		r := rules[i]
+		r.index = i
 		if r.Path != "" {
 			re, err := regexp.Compile(r.Path)
 			if err != nil {
@@ -95,7 +106,7 @@ func (f *faultSet) match(host, method, path string) *Fault {
 		if r.Times > 0 && r.hits >= r.Times {
 			continue
 		}
-		if r.Rate > 0 && r.Rate < 1 && rand.Float64() >= r.Rate {
+		if r.Rate > 0 && r.Rate < 1 && r.draw(host, method, path) >= r.Rate {
 			continue
 		}
 		r.hits++
@@ -104,6 +115,41 @@ func (f *faultSet) match(host, method, path string) *Fault {
 	}
 	return nil
 }
+
+// draw returns the rule's next number in [0, 1) for a matching call: random,
+// or derived from the seed and the call's shape when the rule has a seed.
+func (r *Fault) draw(host, method, path string) float64 {
+	if r.Seed == 0 {
+		return rand.Float64()
+	}
+	shape := method + " " + host + callShape(path)
+	if r.shapes == nil {
+		r.shapes = map[string]int{}
+	}
+	n := r.shapes[shape]
+	r.shapes[shape]++
+	h := fnv.New64a()
+	fmt.Fprintf(h, "%d|%d|%s|%d", r.Seed, r.index, shape, n)
+	return float64(mix(h.Sum64())>>11) / (1 << 53)
+}
+
+// mix is splitmix64's finalizer: FNV alone leaves inputs that differ in
+// their last byte (the call count) with close high bits.
+func mix(x uint64) uint64 {
+	x ^= x >> 30
+	x *= 0xbf58476d1ce4e5b9
+	x ^= x >> 27
+	x *= 0x94d049bb133111eb
+	return x ^ x>>31
+}
+
+// sidOrShard matches what differs between two runs of the same operations:
+// SIDs (two capitals and 32 hex digits) and the hex shard suffix of a Sync
+// object's name (flexhooks_parks_a, flexhooks_inactivity_3f).
+var sidOrShard = regexp.MustCompile(`[A-Z]{2}[0-9a-f]{32}|_[0-9a-f]{1,2}\b`)
+
+// callShape is the path with what differs between runs blanked.
+func callShape(path string) string { return sidOrShard.ReplaceAllString(path, "*") }
 
 // defaultFaultCode is the Twilio code answered for a status when the rule names none.
 func defaultFaultCode(status int) int {
