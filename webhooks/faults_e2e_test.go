@@ -3,6 +3,7 @@ package webhooks_test
 import (
 	"fmt"
 	"net/http"
+	"net/url"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -114,6 +115,44 @@ func TestUnparkInviteAnswerLost(t *testing.T) {
 	w.inbound(customer, "sms", "hello?")
 	w.settle()
 	assert.Len(t, w.view(csid, worker).Tasks, 2, "still exactly one new task")
+}
+
+// An invite whose answer is lost while the invites cannot be read either:
+// whether it was made is unknown, so the park is put back, marked. The
+// customer's next message then finds the invite instead of making a second
+// task, and the sweeper ends the park (left alone, the customer would
+// look parked to the parked list and to PARK_MAX_AGE while an agent
+// serves them).
+func TestUnparkInviteUnknownIsFoundLater(t *testing.T) {
+	for _, by := range []string{"customer", "sweeper"} {
+		t.Run(by, func(t *testing.T) {
+			w := newWorld(t, 1)
+			const customer = "+15559870015"
+			csid, worker, token := w.parked(w.services[0], customer, "sms")
+			w.faults(map[string]any{"host": "flex-api.twilio.com", "method": "POST", "path": `/Invites$`, "status": 500, "after": true, "times": 1},
+				map[string]any{"host": "flex-api.twilio.com", "method": "GET", "path": `/Invites$`, "status": 500, "times": 3})
+			status, body := w.post(w.services[0], "/unpark-interaction", token, url.Values{"ConversationSid": {csid}})
+			w.faults()
+			require.Equal(t, http.StatusBadGateway, status, body)
+			w.settle()
+			v := w.view(csid, worker)
+			require.Len(t, v.Tasks, 2, "the invite was made")
+			require.Len(t, v.Webhooks, 1, "and the park put back, since that could not be known")
+
+			if by == "customer" {
+				w.inbound(customer, "sms", "hello?")
+				w.settle()
+			} else {
+				w.sweepLater()
+			}
+			v = w.view(csid, worker)
+			assert.Len(t, v.Tasks, 2, "no second task")
+			assert.Equal(t, 1, liveTasks(v))
+			assert.Empty(t, v.Webhooks, "the park is over")
+			assert.False(t, v.Claim)
+			assert.NotContains(t, v.Attributes, "flexhooksPark")
+		})
+	}
 }
 
 // A 429 and a 500 at each Twilio call of the customer's unpark: the

@@ -111,11 +111,12 @@ func (r *ParkRequest) validate(now time.Time, maxAge time.Duration) (ParkRecord,
 //
 //  1. every check, no change: fetch the conversation ‖ the channel's
 //     participants ‖ the conversation's participants ‖ the task ‖ the
-//     workflow (and queue) the unpark will route through (preflight);
+//     workflow (and queue) the unpark will route through ‖ list the
+//     conversation's webhooks (preflight);
 //  2. create the unpark webhook ‖ claim the park (a Sync item create only
 //     one concurrent park wins);
 //  3. merge the record into the attributes ‖ close the agent's participant ‖
-//     write the parked-list item.
+//     write the parked-list item ‖ delete leftover unpark webhooks.
 //
 // Round trip 1 is the price of ownership: a request naming another agent's
 // participant, SIDs that do not belong together, or a workflow the unpark
@@ -141,7 +142,7 @@ func (p *Parks) Park(ctx context.Context, req ParkRequest) (*ParkResponse, error
 	csid := rec.ConversationSid
 
 	// Round trip 1: the checks.
-	conv, err := p.preflight(ctx, caller, &rec)
+	conv, leftovers, err := p.preflight(ctx, caller, &rec)
 	if err != nil {
 		if again := p.replayedPark(ctx, caller, conv, rec, err); again != nil {
 			return again, nil
@@ -165,9 +166,17 @@ func (p *Parks) Park(ctx context.Context, req ParkRequest) (*ParkResponse, error
 		uctx, cancel := p.undoContext(ctx)
 		defer cancel()
 		var fns []func()
-		if hookErr == nil {
+		switch {
+		case hookErr == nil:
 			fns = append(fns, func() {
 				p.bestEffort(uctx, reason, "delete webhook", p.tw.DeleteConversationWebhook(uctx, csid, hookSid))
+			})
+		case claimed && notRefused(hookErr):
+			// The create's answer was lost, so the webhook may exist with a
+			// SID we never learnt. Holding the claim, no other park has
+			// made one: every webhook with this park's URL is ours.
+			fns = append(fns, func() {
+				p.bestEffort(uctx, reason, "delete unknown webhook", p.deleteHooksLike(uctx, csid, p.unparkWebhook(rec).URL))
 			})
 		}
 		if claimed {
@@ -252,6 +261,15 @@ func (p *Parks) Park(ctx context.Context, req ParkRequest) (*ParkResponse, error
 			listErr = p.tw.PutSyncMapItem(ctx, ParkedListMap(rec.WorkerSid), csid, parkedListItem(rec), parkedListTTL(rec.ChannelType, p.cfg.ParkedTTL))
 		})
 	}
+	for _, h := range leftovers {
+		// An unpark webhook of no park (a failed park or restore that
+		// could not remove it). This park holds the claim, so it is no
+		// other park's; left, one customer message would fire it and this
+		// park's both, and route twice.
+		fns = append(fns, func() {
+			p.bestEffort(ctx, "leftover", "delete leftover unpark webhook", ignoreNotFound(p.tw.DeleteConversationWebhook(ctx, csid, h.Sid)))
+		})
+	}
 	parallel(fns...)
 
 	if closeErr != nil {
@@ -303,6 +321,35 @@ func (p *Parks) Park(ctx context.Context, req ParkRequest) (*ParkResponse, error
 		p.log.WarnContext(ctx, "park: the parked-list item could not be written", "conversationSid", csid, "workerSid", rec.WorkerSid, "err", listErr)
 	}
 	return &ParkResponse{Parked: true, ConversationSid: csid, WebhookSid: hookSid, ParkedAt: rec.ParkedAt, Park: rec}, nil
+}
+
+// deleteHooksLike deletes the conversation's webhooks with the given URL.
+func (p *Parks) deleteHooksLike(ctx context.Context, csid, url string) error {
+	hooks, err := p.tw.ListConversationWebhooks(ctx, csid)
+	if err != nil {
+		return err
+	}
+	for _, h := range hooks {
+		if h.URL != url {
+			continue
+		}
+		if err := ignoreNotFound(p.tw.DeleteConversationWebhook(ctx, csid, h.Sid)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// notRefused reports whether a failed call was not refused by Twilio (a
+// 4xx, after which nothing changed) but failed there or never got its
+// answer (a 5xx, unavailable, a timeout): Twilio may have done it, and
+// it may pass if tried again.
+func notRefused(err error) bool {
+	var e *flexhooks.Error
+	if !errors.As(err, &e) {
+		return true
+	}
+	return e.Code == flexhooks.EUPSTREAM || e.Code == flexhooks.EUNAVAILABLE || e.Code == flexhooks.EINTERNAL
 }
 
 // twilioTooManyWebhooks is Conversations' "more than five scoped webhooks".
@@ -403,10 +450,26 @@ func (p *Parks) bestEffort(ctx context.Context, reason, step string, err error) 
 // preflight is round trip 1: it reads what the park needs to decide and
 // refuses, before any change, a request whose SIDs do not belong together
 // or to the caller, or whose unpark could never route. It fills in the
-// parking agent and task from Flex's participant.
-func (p *Parks) preflight(ctx context.Context, caller flexhooks.Caller, rec *ParkRecord) (Conversation, error) {
+// parking agent and task from Flex's participant. leftovers are the unpark
+// webhooks already on the conversation: a park that is not refused holds
+// no park (or it would be "already parked"), so they belong to none.
+func (p *Parks) preflight(ctx context.Context, caller flexhooks.Caller, rec *ParkRecord) (conv Conversation, leftovers []Webhook, err error) {
+	conv, hooks, err := p.checkPark(ctx, caller, rec)
+	for _, h := range hooks {
+		if p.isUnparkWebhook(h) {
+			leftovers = append(leftovers, h)
+		}
+	}
+	return conv, leftovers, err
+}
+
+// checkPark reads and checks what preflight describes; it also lists the
+// conversation's webhooks, for the leftovers. A failed list only leaves
+// leftovers unseen (the sweeper removes them once the park stands).
+func (p *Parks) checkPark(ctx context.Context, caller flexhooks.Caller, rec *ParkRecord) (Conversation, []Webhook, error) {
 	var (
 		conv                       Conversation
+		hooks                      []Webhook
 		seat                       seatReads
 		convErr, flowErr, queueErr error
 	)
@@ -415,26 +478,27 @@ func (p *Parks) preflight(ctx context.Context, caller flexhooks.Caller, rec *Par
 	fns := append(readSeat(ctx, p.tw, p.cfg.WorkspaceSid, claim, &seat),
 		func() { conv, convErr = p.tw.FetchConversation(ctx, rec.ConversationSid) },
 		func() { _, flowErr = p.tw.FetchWorkflow(ctx, p.cfg.WorkspaceSid, rec.WorkflowSid) },
+		func() { hooks, _ = p.tw.ListConversationWebhooks(ctx, rec.ConversationSid) },
 	)
 	if rec.QueueSid != "" {
 		fns = append(fns, func() { _, queueErr = p.tw.FetchQueue(ctx, p.cfg.WorkspaceSid, rec.QueueSid) })
 	}
 	parallel(fns...)
 	if convErr != nil {
-		return conv, conversationError(rec.ConversationSid, convErr)
+		return conv, nil, conversationError(rec.ConversationSid, convErr)
 	}
 	agent, err := seatOf(caller, claim, seat)
 	if err != nil {
-		return conv, err
+		return conv, nil, err
 	}
 	if rec.WorkerSid != "" && rec.WorkerSid != agent.WorkerSid {
-		return conv, flexhooks.Errorf(flexhooks.EFORBIDDEN, "participant %s is worker %s's, not %s's", agent.Sid, agent.WorkerSid, rec.WorkerSid)
+		return conv, nil, flexhooks.Errorf(flexhooks.EFORBIDDEN, "participant %s is worker %s's, not %s's", agent.Sid, agent.WorkerSid, rec.WorkerSid)
 	}
 	rec.WorkerSid, rec.TaskSid = agent.WorkerSid, cmp.Or(rec.TaskSid, agent.TaskSid)
 	if err := routeExists("workflowSid", "workflow", rec.WorkflowSid, flowErr); err != nil {
-		return conv, err
+		return conv, nil, err
 	}
-	return conv, routeExists("queueSid", "task queue", rec.QueueSid, queueErr)
+	return conv, hooks, routeExists("queueSid", "task queue", rec.QueueSid, queueErr)
 }
 
 // replayedPark answers a park repeated after it succeeded, or racing one

@@ -2,6 +2,7 @@ package webhooks
 
 import (
 	"context"
+	"errors"
 	"math/rand/v2"
 	"strings"
 	"time"
@@ -141,6 +142,14 @@ func (s *parkSweep) check(ctx context.Context, run *SweepRun, rec ParkRecord) {
 		run.Repair(ctx, s.repair(RepairParkClosed, rec, "the conversation is closed or gone; its claim and list item are removed", s.forget(rec)))
 		return
 	}
+	if rec.InviteUnknown {
+		if _, made, err := s.p.inviteMade(ctx, rec, rec.WebhookSid); err != nil || made {
+			if made {
+				run.Repair(ctx, s.repair(RepairUnparkUnfinished, rec, "an unpark whose invite was thought lost routed the conversation: the park it put back is removed", s.endRoutedPark(rec)))
+			}
+			return
+		}
+	}
 	if !v.keyed {
 		if done := s.checkUnkeyed(ctx, run, rec, v); done {
 			return
@@ -192,7 +201,9 @@ func keyedBy(attributes string, rec ParkRecord) bool {
 }
 
 func (s *parkSweep) repair(kind string, rec ParkRecord, detail string, fix func(context.Context) error) Repair {
-	return Repair{Kind: kind, Key: rec.ConversationSid, Detail: detail, Fix: fix, Sids: map[string]string{
+	// One lock for every repair of a park: each acts on the same key,
+	// webhook and claim.
+	return Repair{Kind: kind, Key: rec.ConversationSid, Lock: "park", Detail: detail, Fix: fix, Sids: map[string]string{
 		"conversationSid": rec.ConversationSid, "interactionSid": rec.InteractionSid, "workerSid": rec.WorkerSid, "taskSid": rec.TaskSid,
 	}}
 }
@@ -211,7 +222,9 @@ func (s *parkSweep) checkUnkeyed(ctx context.Context, run *SweepRun, rec ParkRec
 		return true
 	}
 	if len(v.hooks) == 0 {
-		if _, made := s.p.inviteMade(ctx, rec, rec.WebhookSid); made {
+		if _, made, err := s.p.inviteMade(ctx, rec, rec.WebhookSid); err != nil {
+			return true
+		} else if made {
 			run.Repair(ctx, s.repair(RepairUnparkUnfinished, rec, "the unpark routed the conversation; its claim remained", s.forget(rec)))
 			return true
 		}
@@ -231,9 +244,13 @@ func (s *parkSweep) checkMissingHook(ctx context.Context, run *SweepRun, rec Par
 	if err != nil || seen < run.Grace() {
 		return
 	}
-	if _, made := s.p.inviteMade(ctx, rec, rec.WebhookSid); made {
+	_, made, err := s.p.inviteMade(ctx, rec, rec.WebhookSid)
+	switch {
+	case err != nil:
+		return // unknown: the next sweep looks again
+	case made:
 		run.Repair(ctx, s.repair(RepairUnparkUnfinished, rec, "the unpark routed the conversation; its park bookkeeping remained", s.finishUnpark(rec)))
-	} else {
+	default:
 		run.Repair(ctx, s.repair(RepairParkHookMissing, rec, "no unpark webhook and no unpark: the customer had no way back", s.restoreHook(rec)))
 	}
 	run.Forget(ctx, RepairParkHookMissing, obs)
@@ -246,13 +263,16 @@ func (s *parkSweep) forget(rec ParkRecord) func(context.Context) error {
 		csid := rec.ConversationSid
 		var claimErr, listErr error
 		parallel(
-			func() { claimErr = ignoreNotFound(s.p.claims.delete(ctx, s.tw, ParkClaimMap, csid)) },
-			func() { listErr = ignoreNotFound(s.tw.DeleteSyncMapItem(ctx, ParkedListMap(rec.WorkerSid), csid)) },
+			func() { claimErr = s.p.claims.delete(ctx, s.tw, ParkClaimMap, csid) },
+			func() { listErr = s.tw.DeleteSyncMapItem(ctx, ParkedListMap(rec.WorkerSid), csid) },
 		)
-		if claimErr != nil {
-			return claimErr
+		if isNotFound(claimErr) && isNotFound(listErr) {
+			return ErrRepairUnneeded // another replica, or the unpark, got there first
 		}
-		return listErr
+		if err := ignoreNotFound(claimErr); err != nil {
+			return err
+		}
+		return ignoreNotFound(listErr)
 	}
 }
 
@@ -264,12 +284,41 @@ func (s *parkSweep) finishUnpark(rec ParkRecord) func(context.Context) error {
 		if err != nil && !isNotFound(err) {
 			return err
 		}
-		if err == nil && keyedBy(conv.Attributes, rec) {
+		cleared := err == nil && keyedBy(conv.Attributes, rec)
+		if cleared {
 			if err := s.p.clearParkKey(ctx, rec.ConversationSid); err != nil {
 				return err
 			}
 		}
-		return s.forget(rec)(ctx)
+		return alsoDone(s.forget(rec)(ctx), cleared)
+	}
+}
+
+// alsoDone is err, except that a forget which found nothing left is no
+// "unneeded" repair when the fix did something before it.
+func alsoDone(err error, did bool) error {
+	if did && errors.Is(err, ErrRepairUnneeded) {
+		return nil
+	}
+	return err
+}
+
+// endRoutedPark removes every trace of a park whose unpark routed the
+// conversation after all: its webhooks, key, claim and list item.
+func (s *parkSweep) endRoutedPark(rec ParkRecord) func(context.Context) error {
+	return func(ctx context.Context) error {
+		v, gone, err := s.read(ctx, rec)
+		if err != nil {
+			return err
+		}
+		if !gone {
+			for _, h := range v.hooks {
+				if err := ignoreNotFound(s.tw.DeleteConversationWebhook(ctx, rec.ConversationSid, h.Sid)); err != nil {
+					return err
+				}
+			}
+		}
+		return alsoDone(s.finishUnpark(rec)(ctx), !gone && len(v.hooks) > 0)
 	}
 }
 
@@ -289,7 +338,7 @@ func (s *parkSweep) undo(rec ParkRecord) func(context.Context) error {
 				return err
 			}
 		}
-		return s.forget(rec)(ctx)
+		return alsoDone(s.forget(rec)(ctx), len(v.hooks) > 0)
 	}
 }
 

@@ -87,20 +87,23 @@ func TestSweepRoutesACustomerWhoseUnparkWasLost(t *testing.T) {
 }
 
 // Issue 14, case 2: the webhook create's answer is lost at park, so the
-// park fails and its undo cannot remove a webhook it does not know; the
-// agent's retry adds a second. The sweeper removes the extra one, and the
-// customer's message makes one task.
+// park fails, and its undo, which looks for the webhook it does not know,
+// cannot list the webhooks, nor can the agent's retry (which would remove
+// it), so the retry adds a second. The
+// sweeper removes the extra one, and the customer's message makes one
+// task. (TestParkUndoRemovesAWebhookWhoseAnswerWasLost: the usual case.)
 func TestSweepRemovesASecondUnparkWebhook(t *testing.T) {
 	w := newWorld(t, 1)
 	const customer = "+15559871002"
 	csid, worker := w.assigned(customer, "sms")
 	token, _ := w.flexToken(worker)
 	form := w.parkForm(csid, worker)
-	w.faults(map[string]any{"host": "conversations.twilio.com", "method": "POST", "path": `/Webhooks$`, "status": 500, "after": true, "times": 1})
+	noList := map[string]any{"host": "conversations.twilio.com", "method": "GET", "path": `/Webhooks$`, "status": 500}
+	w.faults(map[string]any{"host": "conversations.twilio.com", "method": "POST", "path": `/Webhooks$`, "status": 500, "after": true, "times": 1}, noList)
 	status, body := w.post(w.services[0], "/park-interaction", token, form)
-	w.faults()
 	require.NotEqual(t, http.StatusOK, status, body)
-	status, body = w.post(w.services[0], "/park-interaction", token, form)
+	status, body = w.post(w.services[0], "/park-interaction", token, w.cloneForm(form))
+	w.faults()
 	require.Equal(t, http.StatusOK, status, body)
 	w.settle()
 	require.Len(t, w.view(csid, worker).Webhooks, 2, "the lost create's webhook and the retry's")
@@ -114,6 +117,30 @@ func TestSweepRemovesASecondUnparkWebhook(t *testing.T) {
 	w.inbound(customer, "sms", "back")
 	w.settle()
 	assertRouted(t, w.view(csid, worker))
+}
+
+// A park whose webhook create's answer is lost fails, and its undo finds
+// the webhook it never learnt the SID of by its URL: nothing is left, and
+// the retry parks with one webhook.
+func TestParkUndoRemovesAWebhookWhoseAnswerWasLost(t *testing.T) {
+	w := newWorld(t, 1)
+	const customer = "+15559871012"
+	csid, worker := w.assigned(customer, "sms")
+	token, _ := w.flexToken(worker)
+	form := w.parkForm(csid, worker)
+	w.faults(map[string]any{"host": "conversations.twilio.com", "method": "POST", "path": `/Webhooks$`, "status": 500, "after": true, "times": 1})
+	status, body := w.post(w.services[0], "/park-interaction", token, form)
+	w.faults()
+	require.Equal(t, http.StatusBadGateway, status, body)
+	v := w.view(csid, worker)
+	assert.Empty(t, v.Webhooks, "the lost create's webhook is removed by the undo")
+	assert.False(t, v.Claim, "and the claim")
+	assert.Equal(t, 1, liveTasks(v), "the agent still serves the customer")
+
+	status, body = w.post(w.services[0], "/park-interaction", token, w.cloneForm(form))
+	require.Equal(t, http.StatusOK, status, body)
+	assertParked(t, w.view(csid, worker))
+	assert.Len(t, w.view(csid, worker).Webhooks, 1)
 }
 
 // parkedInClaimOnly parks the customer's conversation while every write of

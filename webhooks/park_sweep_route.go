@@ -126,7 +126,7 @@ func (s *parkSweep) expire(rec ParkRecord) func(context.Context) error {
 			s.p.recreateWebhook(ctx, csid, hook.URL) // still parked: keep the way back
 			return err
 		}
-		return s.forget(rec)(ctx)
+		return alsoDone(s.forget(rec)(ctx), true)
 	}
 }
 

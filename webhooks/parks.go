@@ -137,6 +137,29 @@ func parallel(fns ...func()) {
 	wg.Wait()
 }
 
+// retryFailed calls fn again, twice at most and briefly, while it fails in
+// a way that may pass (Twilio's 5xx; a 429 or 503 its client has already
+// retried). It is for the deletes only this service makes, where Twilio
+// sends no second webhook: a message whose claim failed once would
+// otherwise wait for the customer's next message.
+func retryFailed(ctx context.Context, fn func() error) error {
+	err := fn()
+	for _, wait := range []time.Duration{50 * time.Millisecond, 200 * time.Millisecond} {
+		if err == nil || !notRefused(err) {
+			return err
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return err
+		case <-t.C:
+		}
+		err = fn()
+	}
+	return err
+}
+
 func isCode(err error, code string) bool {
 	var e *flexhooks.Error
 	return errors.As(err, &e) && e.Code == code

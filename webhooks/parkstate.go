@@ -52,6 +52,10 @@ type ParkRecord struct {
 	UnparkAt time.Time `json:"unparkAt,omitzero"`
 	// Listed says a parked-list item was written, so unpark deletes it.
 	Listed bool `json:"listed,omitempty"`
+	// InviteUnknown says an unpark's invite failed, whether Twilio made it
+	// could not be checked, and the park was put back: the next unpark
+	// looks for that invite before making another.
+	InviteUnknown bool `json:"inviteUnknown,omitempty"`
 }
 
 // IsParked reports whether conversation attributes (JSON text) hold a park

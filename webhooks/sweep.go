@@ -1,6 +1,7 @@
 package webhooks
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"log/slog"
@@ -140,6 +141,11 @@ type Repair struct {
 	// Key is what the lock is taken on with Kind: the conversation SID,
 	// usually, so that one repair of a conversation is made by one replica.
 	Key string
+	// Lock, when set, replaces Kind in the lock's name: repairs that act
+	// on one state (a park: its key, its webhook, its unpark) share it, so
+	// that two replicas that scanned a moment apart, one of them
+	// mid-repair, do not both act on it.
+	Lock string
 	// Sids go on the log line and in the report.
 	Sids map[string]string
 	// Detail says what was found, for the report.
@@ -157,13 +163,14 @@ type SweepRun struct {
 
 	mu     sync.Mutex
 	report SweepReport
+	locks  map[string]bool // lock items this run holds: its repairs may share them
 }
 
 // Sweep runs every step once and returns what it found and did. Steps run
 // one after another, so that a sweep's load on Twilio stays that of one
 // scan at a time.
 func (s *Sweeper) Sweep(ctx context.Context, dryRun bool) SweepReport {
-	run := &SweepRun{s: s, DryRun: dryRun, Now: s.now().UTC()}
+	run := &SweepRun{s: s, DryRun: dryRun, Now: s.now().UTC(), locks: map[string]bool{}}
 	run.report = SweepReport{DryRun: dryRun, Started: run.Now, Repairs: []RepairEntry{}}
 	for _, step := range s.steps {
 		if err := step.Sweep(ctx, run); err != nil {
@@ -195,16 +202,25 @@ func (r *SweepRun) Repair(ctx context.Context, rp Repair) {
 	}
 	s := r.s
 	lock := map[string]any{"kind": rp.Kind, "replica": s.cfg.Replica, "at": r.Now}
-	// One lock per kind and item: two different repairs of one conversation
-	// (its park key, then its webhook) may follow each other in one sweep.
-	if err := s.tw.CreateSyncMapItem(ctx, SweepLockMap, "lock:"+rp.Kind+":"+rp.Key, lock, s.cfg.LockTTL); err != nil {
-		if isConflict(err) {
-			entry.Outcome = OutcomeLocked
+	// One lock per kind (or Lock) and item. A run that holds it may repair
+	// the item again: one conversation's park key, then its webhook.
+	name := "lock:" + cmp.Or(rp.Lock, rp.Kind) + ":" + rp.Key
+	r.mu.Lock()
+	held := r.locks[name]
+	r.mu.Unlock()
+	if !held {
+		if err := s.tw.CreateSyncMapItem(ctx, SweepLockMap, name, lock, s.cfg.LockTTL); err != nil {
+			if isConflict(err) {
+				entry.Outcome = OutcomeLocked
+				return
+			}
+			entry.Outcome, entry.Error = OutcomeFailed, "lock: "+err.Error()
+			s.failed(ctx, rp, err)
 			return
 		}
-		entry.Outcome, entry.Error = OutcomeFailed, "lock: "+err.Error()
-		s.failed(ctx, rp, err)
-		return
+		r.mu.Lock()
+		r.locks[name] = true
+		r.mu.Unlock()
 	}
 	switch err := rp.Fix(ctx); {
 	case err == nil:

@@ -3,6 +3,7 @@ package webhooks
 import (
 	"context"
 	"maps"
+	"slices"
 
 	"github.com/flexhooks/flexhooks"
 )
@@ -166,10 +167,13 @@ func (p *Parks) resume(ctx context.Context, conv Conversation, rec ParkRecord, c
 		inviteSid                    string
 		inviteErr, attrsErr, listErr error
 	)
-	fns := []func(){
-		func() {
-			inviteSid, inviteErr = p.tw.CreateInteractionInvite(ctx, rec.InteractionSid, rec.ChannelSid, p.inviteRouting(rec, claimed.Sid, reason, sameWorker))
-		},
+	var fns []func()
+	if made := p.earlierInvite(ctx, rec); made != "" {
+		inviteSid = made
+	} else {
+		fns = append(fns, func() {
+			inviteSid, inviteErr = p.tw.CreateInteractionInvite(ctx, rec.InteractionSid, rec.ChannelSid, p.inviteRouting(rec, reason, sameWorker))
+		})
 	}
 	cleared, err := withoutPark(conv.Attributes)
 	if err == nil && IsParked(conv.Attributes) {
@@ -181,13 +185,21 @@ func (p *Parks) resume(ctx context.Context, conv Conversation, rec ParkRecord, c
 	parallel(fns...)
 
 	if inviteErr != nil {
-		if sid, ok := p.inviteMade(ctx, rec, claimed.Sid); ok {
+		sid, made, checkErr := p.inviteMade(ctx, rec, claimed.Sid)
+		switch {
+		case made:
 			// The invite was made and only its answer was lost: restoring
 			// the park now would make a second task on the next message.
 			inviteSid, inviteErr = sid, nil
-		} else if fallback, ok := p.fallbackRoute(ctx, rec, inviteErr); ok {
-			rec.WorkflowSid = fallback
-			inviteSid, inviteErr = p.tw.CreateInteractionInvite(ctx, rec.InteractionSid, rec.ChannelSid, p.inviteRouting(rec, claimed.Sid, reason, false))
+		case checkErr != nil:
+			// Unknown: the park is put back (no customer is left without
+			// a way back) marked, so the next unpark looks first.
+			rec.InviteUnknown = true
+		default:
+			if fallback, ok := p.fallbackRoute(ctx, rec, inviteErr); ok {
+				rec.WorkflowSid = fallback
+				inviteSid, inviteErr = p.tw.CreateInteractionInvite(ctx, rec.InteractionSid, rec.ChannelSid, p.inviteRouting(rec, reason, false))
+			}
 		}
 	}
 	if inviteErr != nil {
@@ -232,7 +244,7 @@ func (p *Parks) resume(ctx context.Context, conv Conversation, rec ParkRecord, c
 // known_worker_sid = task.originalRouting.workerSid brings the conversation
 // back to the parking agent. Routing to the same worker names the worker and
 // queue outright.
-func (p *Parks) inviteRouting(rec ParkRecord, unparkID, reason string, sameWorker bool) map[string]any {
+func (p *Parks) inviteRouting(rec ParkRecord, reason string, sameWorker bool) map[string]any {
 	attrs := maps.Clone(rec.TaskAttributes)
 	if attrs == nil {
 		attrs = map[string]any{}
@@ -242,7 +254,7 @@ func (p *Parks) inviteRouting(rec ParkRecord, unparkID, reason string, sameWorke
 	// a declined warm one would cancel it). Its routing keys stay, so the
 	// task routes through its workflow as the parked one did.
 	delete(attrs, TransferTaskKey)
-	attrs[unparkIDAttribute] = unparkID
+	attrs[unparkIDAttribute] = rec.ParticipantSid
 	attrs["originalRouting"] = map[string]any{
 		"queueName": rec.QueueName,
 		"queueSid":  rec.QueueSid,
@@ -262,29 +274,50 @@ func (p *Parks) inviteRouting(rec ParkRecord, unparkID, reason string, sameWorke
 	return map[string]any{"properties": props}
 }
 
-// unparkIDAttribute marks the task an unpark makes with the SID of the
-// webhook whose deletion was the claim: unique to one unpark, it tells
-// whether an invite whose answer was lost was made after all.
+// unparkIDAttribute marks the task an unpark makes with the park it ends:
+// the SID of the agent participant who parked, unique to one park (a
+// resumed conversation gets a new participant) and the same for every
+// attempt to end it, so an invite whose answer was lost is found by the
+// next attempt, the sweeper and the task.canceled event alike. Tasks made
+// before this carried the SID of the unpark webhook the unpark deleted;
+// inviteMade still recognises those.
 const unparkIDAttribute = "flexhooksUnparkId"
 
-// inviteMade looks for the invite of this unpark among the channel's. When
-// the list cannot be read the answer is no: a second task is a smaller harm
-// than a customer left without a way back.
-func (p *Parks) inviteMade(ctx context.Context, rec ParkRecord, unparkID string) (string, bool) {
-	if unparkID == "" {
-		return "", false
-	}
-	invs, err := p.tw.ListInteractionInvites(ctx, rec.InteractionSid, rec.ChannelSid)
+// inviteMade looks for an invite ending rec's park among the channel's:
+// marked with the park's id, or with one of the legacy webhook SIDs given.
+// err: the invites could not be read (tried three times: a wrong answer
+// here is a second task or a restored park), so whether it was made is
+// unknown.
+func (p *Parks) inviteMade(ctx context.Context, rec ParkRecord, legacyIDs ...string) (sid string, made bool, err error) {
+	var invs []Invite
+	err = retryFailed(ctx, func() (err error) {
+		invs, err = p.tw.ListInteractionInvites(ctx, rec.InteractionSid, rec.ChannelSid)
+		return err
+	})
 	if err != nil {
-		p.log.WarnContext(ctx, "unpark: could not check whether the failed invite was made", "conversationSid", rec.ConversationSid, "err", err)
-		return "", false
+		p.log.WarnContext(ctx, "unpark: could not check whether an invite was made", "conversationSid", rec.ConversationSid, "err", err)
+		return "", false, err
 	}
+	ids := append([]string{rec.ParticipantSid}, legacyIDs...)
 	for _, inv := range invs {
-		if id, _ := inv.TaskAttributes[unparkIDAttribute].(string); id == unparkID {
-			return inv.Sid, true
+		id, _ := inv.TaskAttributes[unparkIDAttribute].(string)
+		if id != "" && slices.Contains(ids, id) {
+			return inv.Sid, true, nil
 		}
 	}
-	return "", false
+	return "", false, nil
+}
+
+// earlierInvite returns the invite an earlier attempt to end rec's park
+// made without knowing it (InviteUnknown), or "". When the invites cannot
+// be read the answer is "": a second task is a smaller harm than a
+// customer left without a way back.
+func (p *Parks) earlierInvite(ctx context.Context, rec ParkRecord) string {
+	if !rec.InviteUnknown {
+		return ""
+	}
+	sid, _, _ := p.inviteMade(ctx, rec, rec.WebhookSid)
+	return sid
 }
 
 // restorePark puts a park back after a failed invite: a new unpark webhook

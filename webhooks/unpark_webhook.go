@@ -92,7 +92,9 @@ func (p *Parks) UnparkWebhook(ctx context.Context, ev MessageAddedEvent) (*Unpar
 		conv              Conversation
 		convErr, claimErr error
 	)
-	claim := func() { claimErr = p.tw.DeleteConversationWebhook(ctx, csid, ev.WebhookSid) }
+	claim := func() {
+		claimErr = retryFailed(ctx, func() error { return p.tw.DeleteConversationWebhook(ctx, csid, ev.WebhookSid) })
+	}
 	fetch := func() { conv, convErr = p.tw.FetchConversation(ctx, csid) }
 	// The webhook to put back if this request claims it and cannot finish:
 	// the same URL, hint included; without a hint, restorePark derives one
@@ -127,6 +129,9 @@ func (p *Parks) UnparkWebhook(ctx context.Context, ev MessageAddedEvent) (*Unpar
 		// The webhook is still there, or its delete's answer was lost
 		// after Twilio did it: the customer's next message, or the
 		// sweeper (a park whose webhook stays missing), takes it from here.
+		// (A retry that found it gone answered 404 above: that delete may
+		// have been this request's, or a concurrent one's; the sweeper
+		// tells them apart.)
 		return nil, claimErr
 	}
 

@@ -112,7 +112,7 @@ func TestUnparkRequestValidate(t *testing.T) {
 func TestInviteRouting(t *testing.T) {
 	p := NewParks(nil, ParkConfig{WorkspaceSid: "WS00000000000000000000000000000001"}, nil)
 	rec := testRecord()
-	r := p.inviteRouting(rec, "WH1", UnparkScheduled, false)
+	r := p.inviteRouting(rec, UnparkScheduled, false)
 	props := r["properties"].(map[string]any)
 	assert.Equal(t, rec.WorkflowSid, props["workflow_sid"])
 	assert.Equal(t, "chat", props["task_channel_unique_name"])
@@ -120,10 +120,10 @@ func TestInviteRouting(t *testing.T) {
 	attrs := props["attributes"].(map[string]any)
 	assert.Equal(t, map[string]any{"queueName": "Support", "queueSid": rec.QueueSid, "workerSid": rec.WorkerSid, "reason": "scheduled"}, attrs["originalRouting"])
 	assert.Equal(t, "Ada", attrs["customerName"])
-	assert.Equal(t, "WH1", attrs["flexhooksUnparkId"])
+	assert.Equal(t, rec.ParticipantSid, attrs["flexhooksUnparkId"], "the park it ends")
 	assert.NotContains(t, rec.TaskAttributes, "originalRouting", "the record's attributes are not modified")
 
-	same := p.inviteRouting(rec, "WH1", UnparkByAgent, true)["properties"].(map[string]any)
+	same := p.inviteRouting(rec, UnparkByAgent, true)["properties"].(map[string]any)
 	assert.Equal(t, rec.WorkerSid, same["worker_sid"])
 	assert.Equal(t, rec.QueueSid, same["queue_sid"])
 }
