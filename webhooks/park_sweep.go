@@ -20,7 +20,8 @@ type ParkSweepTwilio interface {
 	RecentMessages(ctx context.Context, conversationSid string, n int) ([]Message, error)
 	SendMessage(ctx context.Context, conversationSid string, m OutboundMessage) error
 	CloseInteractionChannel(ctx context.Context, interactionSid, channelSid string) error
-	ListRecentTasks(ctx context.Context, workspaceSid string, statuses []string, evaluate string, limit int) ([]ListedTask, error)
+	// ListTasks lists the workspace's tasks (task_list.go).
+	ListTasks(ctx context.Context, workspaceSid string, o TaskListOptions) ([]TaskSummary, error)
 }
 
 // Repair kinds of the park sweep (flexhooks_repairs_total{kind}).
@@ -104,7 +105,9 @@ func (s *parkSweep) Sweep(ctx context.Context, run *SweepRun) error {
 // TaskRouter keeps a canceled task listable for minutes only, which a
 // sweep every SWEEP_INTERVAL (1 minute) outruns.
 func (s *parkSweep) sweepCanceled(ctx context.Context, run *SweepRun, claims map[string]ParkRecord) error {
-	tasks, err := s.tw.ListRecentTasks(ctx, s.p.cfg.WorkspaceSid, []string{"canceled"}, unparkIDAttribute+` != ""`, 1000)
+	tasks, err := s.tw.ListTasks(ctx, s.p.cfg.WorkspaceSid, TaskListOptions{
+		Statuses: []string{"canceled"}, Evaluate: unparkIDAttribute + ` != ""`, NewestFirst: true, Limit: 1000,
+	})
 	if err != nil {
 		return err
 	}
@@ -133,7 +136,7 @@ func (s *parkSweep) sweepCanceled(ctx context.Context, run *SweepRun, claims map
 // withAttributes fills in a listed task's attributes when the list left
 // them out (TaskRouter's spec shows them only when one task is fetched).
 // The list is narrowed to unpark tasks, so this reads only those.
-func (s *parkSweep) withAttributes(ctx context.Context, t ListedTask) (ListedTask, error) {
+func (s *parkSweep) withAttributes(ctx context.Context, t TaskSummary) (TaskSummary, error) {
 	if len(t.Attributes) > 0 {
 		return t, nil
 	}
