@@ -43,7 +43,8 @@ type Behaviour struct {
 	// TaskListAttributes: a TaskRouter task list shows each task's
 	// attributes. Twilio's spec (taskrouter v1 Task, attributes) says they
 	// are displayed only when a single task is fetched and are null
-	// otherwise; real lists have shown them. false lists them as null.
+	// otherwise; true is the emulator's long-standing choice, false lists
+	// them as null.
 	TaskListAttributes bool `json:"taskListAttributes"`
 }
 
