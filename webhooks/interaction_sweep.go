@@ -47,22 +47,6 @@ import (
 // when one task is fetched); the conversation of such a task is then read
 // from the task itself, once per task per replica (taskConversations).
 
-// TaskSummary is a task as TaskRouter lists or fetches it.
-type TaskSummary struct {
-	Sid              string
-	AssignmentStatus string
-	// Attributes are nil when the list left them out.
-	Attributes  map[string]any
-	DateCreated time.Time
-	// DateUpdated is the task's last change: for an ended task its end
-	// (unless its attributes changed since).
-	DateUpdated time.Time
-	QueueSid    string
-	QueueName   string
-	// Reason is why it was completed or canceled.
-	Reason string
-}
-
 // TaskReservation is a reservation of a task.
 type TaskReservation struct {
 	Sid        string
@@ -105,7 +89,7 @@ func (s *recordSweep) Sweep(ctx context.Context, run *SweepRun) error {
 	if !validSID("WS", ws) {
 		return nil
 	}
-	tasks, err := s.in.tw.ListWorkspaceTasks(ctx, ws, nil, maxSweptTasks)
+	tasks, err := s.in.tw.ListTasks(ctx, ws, TaskListOptions{Limit: maxSweptTasks})
 	if err != nil {
 		return err
 	}

@@ -1,6 +1,7 @@
 package webhooks_test
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -209,9 +210,22 @@ func (w *recordsWorld) sweepCalls() map[string]int {
 // The sweep's cost follows the tasks TaskRouter holds (live, or ended in
 // the last five minutes), never the records of the past: one task list,
 // one record read per conversation in flight, and a conversation read only
-// for one whose tasks have all left their agents.
+// for one whose tasks have all left their agents. When the list leaves the
+// attributes out (TaskRouter's spec), each task is read once more, the
+// first time a replica sees it.
 func TestRecordSweepCostFollowsWorkInFlight(t *testing.T) {
-	w := startRecords(t, recordsOptions{})
+	for _, listed := range []bool{true, false} {
+		t.Run(fmt.Sprintf("taskListAttributes=%v", listed), func(t *testing.T) {
+			w := startRecords(t, recordsOptions{})
+			b := w.Emu.Behaviour()
+			b.TaskListAttributes = listed
+			w.Emu.SetBehaviour(b)
+			recordSweepCost(t, w, listed)
+		})
+	}
+}
+
+func recordSweepCost(t *testing.T, w *recordsWorld, listed bool) {
 	// History: three parked conversations whose tasks TaskRouter has deleted.
 	for _, c := range []string{"+15556000030", "+15556000031", "+15556000032"} {
 		csid, _, worker := w.contacted(c, "sms", "")
@@ -239,7 +253,12 @@ func TestRecordSweepCostFollowsWorkInFlight(t *testing.T) {
 	csid, _, worker := w.contacted("+15556000034", "sms", "")
 	w.park(csid, worker)
 	w.Advance("PT3M")
-	calls = w.sweepCalls()
-	assert.Equal(t, map[string]int{"task list": 1, "record reads": 2, "conversation reads": 1}, minus(calls, parkShare(4)),
+	want := map[string]int{"task list": 1, "record reads": 2, "conversation reads": 1}
+	if !listed {
+		want["task reads"] = 2 // each new task's conversation, read from the task
+	}
+	assert.Equal(t, want, minus(w.sweepCalls(), parkShare(4)),
 		"one record read per conversation in flight; the parked one's conversation: closed or parked?")
+	delete(want, "task reads")
+	assert.Equal(t, want, minus(w.sweepCalls(), parkShare(4)), "a task's conversation is read from it once")
 }

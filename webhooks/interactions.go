@@ -61,10 +61,9 @@ type InteractionTwilio interface {
 	FetchTask(ctx context.Context, workspaceSid, taskSid string) (Task, error)
 	// FetchTaskSummary reads a task with its dates and attributes.
 	FetchTaskSummary(ctx context.Context, workspaceSid, taskSid string) (TaskSummary, error)
-	// ListWorkspaceTasks lists the tasks TaskRouter holds in the given
-	// statuses (all when none), oldest first, at most limit: the records'
-	// sweep (interaction_sweep.go).
-	ListWorkspaceTasks(ctx context.Context, workspaceSid string, statuses []string, limit int) ([]TaskSummary, error)
+	// ListTasks lists the tasks TaskRouter holds: the records' sweep
+	// (interaction_sweep.go) lists them all, oldest first.
+	ListTasks(ctx context.Context, workspaceSid string, o TaskListOptions) ([]TaskSummary, error)
 	// ListTaskReservations lists a task's reservations: who accepted it.
 	ListTaskReservations(ctx context.Context, workspaceSid, taskSid string) ([]TaskReservation, error)
 	// CloseInteractionChannel closes the channel with routing closed: every

@@ -21,7 +21,8 @@ type ParkSweepTwilio interface {
 	RecentMessages(ctx context.Context, conversationSid string, n int) ([]Message, error)
 	SendMessage(ctx context.Context, conversationSid string, m OutboundMessage) error
 	CloseInteractionChannel(ctx context.Context, interactionSid, channelSid string) error
-	ListRecentTasks(ctx context.Context, workspaceSid string, statuses []string, evaluate string, limit int) ([]ListedTask, error)
+	// ListTasks lists the workspace's tasks (task_list.go).
+	ListTasks(ctx context.Context, workspaceSid string, o TaskListOptions) ([]TaskSummary, error)
 }
 
 // Repair kinds of the park sweep (flexhooks_repairs_total{kind}).
@@ -99,14 +100,23 @@ func (s *parkSweep) Sweep(ctx context.Context, run *SweepRun) error {
 
 // sweepCanceled reparks conversations whose unpark task was canceled
 // without an agent (the event handler's work, when its event was lost).
-// One list call: TaskRouter keeps a canceled task listable for minutes
-// only, which a sweep every SWEEP_INTERVAL (1 minute) outruns.
+// One list call, narrowed to unpark tasks by an expression
+// (https://www.twilio.com/docs/taskrouter/expression-syntax; a task it
+// lets through that is not an unpark's is skipped by parkOfUnparkTask):
+// TaskRouter keeps a canceled task listable for minutes only, which a
+// sweep every SWEEP_INTERVAL (1 minute) outruns.
 func (s *parkSweep) sweepCanceled(ctx context.Context, run *SweepRun, claims map[string]ParkRecord) error {
-	tasks, err := s.tw.ListRecentTasks(ctx, s.p.cfg.WorkspaceSid, []string{"canceled"}, "", 1000)
+	tasks, err := s.tw.ListTasks(ctx, s.p.cfg.WorkspaceSid, TaskListOptions{
+		Statuses: []string{"canceled"}, Evaluate: unparkIDAttribute + ` != ""`, NewestFirst: true, Limit: 1000,
+	})
 	if err != nil {
 		return err
 	}
 	for _, t := range tasks {
+		if t, err = s.withAttributes(ctx, t); err != nil {
+			s.p.log.WarnContext(ctx, "sweep: could not read a canceled task; next sweep", "taskSid", t.Sid, "err", err)
+			continue
+		}
 		rec, ok := parkOfUnparkTask(t)
 		if _, parked := claims[rec.ConversationSid]; !ok || parked {
 			continue
@@ -122,6 +132,21 @@ func (s *parkSweep) sweepCanceled(ctx context.Context, run *SweepRun, claims map
 		run.Repair(ctx, rp)
 	}
 	return nil
+}
+
+// withAttributes fills in a listed task's attributes when the list left
+// them out (TaskRouter's spec shows them only when one task is fetched).
+// The list is narrowed to unpark tasks, so this reads only those.
+func (s *parkSweep) withAttributes(ctx context.Context, t TaskSummary) (TaskSummary, error) {
+	if len(t.Attributes) > 0 {
+		return t, nil
+	}
+	full, err := s.tw.FetchTask(ctx, s.p.cfg.WorkspaceSid, t.Sid)
+	if err != nil {
+		return t, err
+	}
+	t.Attributes = full.Attributes
+	return t, nil
 }
 
 // parkView is what one check reads of a parked conversation.

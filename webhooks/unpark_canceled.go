@@ -5,13 +5,6 @@ import (
 	"maps"
 )
 
-// ListedTask is a task as a workspace's task list shows it.
-type ListedTask struct {
-	Task
-	WorkflowSid           string
-	TaskChannelUniqueName string
-}
-
 // An unpark's task can end without an agent: the agent it was offered to
 // declines an invite that named them (Flex then cancels the task and
 // leaves the conversation without an agent: docs/twilio-behaviour.md),
@@ -26,7 +19,7 @@ var ParkEventTypes = []string{"task.canceled"}
 // RegisterEvents puts a park back when its unpark's task is canceled.
 func (p *Parks) RegisterEvents(events *TaskEvents, tw ParkSweepTwilio) {
 	events.On(ParkEventTypes[0], func(ctx context.Context, ev TaskRouterEvent) error {
-		t := ListedTask{Task: Task{Sid: ev.TaskSid, AssignmentStatus: "canceled", Attributes: ev.Attributes()},
+		t := TaskSummary{Sid: ev.TaskSid, AssignmentStatus: "canceled", Attributes: ev.Attributes(),
 			WorkflowSid: ev.WorkflowSid, TaskChannelUniqueName: ev.TaskChannelUniqueName}
 		_, err := p.repark(ctx, tw, t)
 		return err
@@ -36,7 +29,7 @@ func (p *Parks) RegisterEvents(events *TaskEvents, tw ParkSweepTwilio) {
 // parkOfUnparkTask rebuilds the park an unpark's task came from: the
 // task's own routing, its attributes without what the unpark added, and
 // the parking agent from originalRouting. ok is false for any other task.
-func parkOfUnparkTask(t ListedTask) (ParkRecord, bool) {
+func parkOfUnparkTask(t TaskSummary) (ParkRecord, bool) {
 	a := t.Attributes
 	if id, _ := a[unparkIDAttribute].(string); id == "" {
 		return ParkRecord{}, false
@@ -67,7 +60,7 @@ func parkOfUnparkTask(t ListedTask) (ParkRecord, bool) {
 // conversation is closed or someone serves it. The claim create is the
 // lock: of the event handler, replicas and the sweeper, one reparks.
 // done reports that this call put it back.
-func (p *Parks) repark(ctx context.Context, tw ParkSweepTwilio, t ListedTask) (done bool, err error) {
+func (p *Parks) repark(ctx context.Context, tw ParkSweepTwilio, t TaskSummary) (done bool, err error) {
 	rec, ok := parkOfUnparkTask(t)
 	if !ok || t.AssignmentStatus != "canceled" {
 		return false, nil
@@ -119,6 +112,8 @@ var liveTaskStatuses = []string{"pending", "reserved", "assigned", "wrapping"}
 // served reports whether the conversation has a live task: an agent
 // serves it, or a task (another unpark's, a transfer's) waits for one.
 func (p *Parks) served(ctx context.Context, tw ParkSweepTwilio, csid string) (bool, error) {
-	live, err := tw.ListRecentTasks(ctx, p.cfg.WorkspaceSid, liveTaskStatuses, `conversationSid == "`+csid+`"`, 1)
+	live, err := tw.ListTasks(ctx, p.cfg.WorkspaceSid, TaskListOptions{
+		Statuses: liveTaskStatuses, Evaluate: `conversationSid == "` + csid + `"`, Limit: 1,
+	})
 	return len(live) > 0, err
 }

@@ -1,6 +1,7 @@
 package webhooks_test
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
 	"testing"
@@ -47,21 +48,30 @@ func TestDeclinedUnparkIsParkedAgain(t *testing.T) {
 }
 
 // Without the event (lost: TaskRouter sends none again), the sweep finds
-// the canceled unpark task and parks the conversation again, once.
+// the canceled unpark task and parks the conversation again, once; also
+// when TaskRouter's list leaves the task's attributes out (its spec shows
+// them only when one task is fetched), since the sweep then fetches it.
 func TestSweepReparksACanceledUnpark(t *testing.T) {
-	w := newWorld(t, 1)
-	const customer = "+15559873002"
-	csid, worker := declinedSameWorkerUnpark(t, w, customer)
-	require.False(t, w.view(csid, worker).Claim, "stranded: neither served nor parked")
+	for _, listed := range []bool{true, false} {
+		t.Run(fmt.Sprintf("taskListAttributes=%v", listed), func(t *testing.T) {
+			w := newWorld(t, 1)
+			b := w.Emu.Behaviour()
+			b.TaskListAttributes = listed
+			w.Emu.SetBehaviour(b)
+			const customer = "+15559873002"
+			csid, worker := declinedSameWorkerUnpark(t, w, customer)
+			require.False(t, w.view(csid, worker).Claim, "stranded: neither served nor parked")
 
-	rep := w.Sweep(0, false)
-	w.settle()
-	assert.Equal(t, []string{webhooks.RepairUnparkCanceled}, e2etest.Repaired(rep), "%+v", rep)
-	assertParked(t, w.view(csid, worker))
-	assert.Empty(t, e2etest.Repaired(w.Sweep(0, false)), "once")
+			rep := w.Sweep(0, false)
+			w.settle()
+			assert.Equal(t, []string{webhooks.RepairUnparkCanceled}, e2etest.Repaired(rep), "%+v", rep)
+			assertParked(t, w.view(csid, worker))
+			assert.Empty(t, e2etest.Repaired(w.Sweep(0, false)), "once")
 
-	w.inbound(customer, "sms", "hello?")
-	w.settle()
-	assertRouted(t, w.view(csid, worker))
-	assert.Empty(t, e2etest.Repaired(w.Sweep(0, false)), "the old canceled task, still listed, reparks nothing now")
+			w.inbound(customer, "sms", "hello?")
+			w.settle()
+			assertRouted(t, w.view(csid, worker))
+			assert.Empty(t, e2etest.Repaired(w.Sweep(0, false)), "the old canceled task, still listed, reparks nothing now")
+		})
+	}
 }

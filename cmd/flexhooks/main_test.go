@@ -5,7 +5,6 @@ import (
 	"context"
 	"net"
 	"net/http"
-	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -50,28 +49,8 @@ func (s *syncBuffer) Write(p []byte) (int, error) {
 func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
 
 func TestServeEmbeddedAnswersAndStopsOnCancel(t *testing.T) {
-	for _, v := range []string{"TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "EMULATOR_URL", "PUBLIC_BASE_URL", "PARKED_LIST",
-		"INACTIVITY_TIMEOUT", "INTERACTION_RECORDS", "PERSISTENT_CHAT"} {
-		t.Setenv(v, "")
-		require.NoError(t, os.Unsetenv(v))
-	}
-	t.Setenv("ADDR", "127.0.0.1:0")
-	t.Setenv("EMULATOR_ADDR", "127.0.0.1:0")
-	ctx, cancel := context.WithCancel(context.Background())
-	var out syncBuffer
-	done := make(chan error, 1)
-	go func() { done <- run(ctx, []string{"serve"}, &out, &syncBuffer{}) }()
-
-	var addr string
-	require.Eventually(t, func() bool {
-		for _, line := range strings.Split(out.String(), "\n") {
-			if rest, ok := strings.CutPrefix(line, "flexhooks listening on "); ok {
-				addr = strings.Fields(rest)[0]
-				return true
-			}
-		}
-		return false
-	}, 10*time.Second, 10*time.Millisecond, "serve never said where it listens: %s", out.String())
+	s := startServe(t)
+	out, addr := s.out, s.addr
 	assert.Contains(t, out.String(), "Twilio emulator on http://127.0.0.1:")
 	// Wired as setup would, every capability on, one line to paste.
 	for _, want := range []string{"workspace event callback: changed", "conversations webhook: changed",
@@ -85,10 +64,10 @@ func TestServeEmbeddedAnswersAndStopsOnCancel(t *testing.T) {
 	resp.Body.Close()
 	assert.Equal(t, http.StatusOK, resp.StatusCode, "ready: the embedded emulator answers as Twilio")
 
-	cancel()
+	s.cancel()
 	select {
-	case err := <-done:
-		assert.NoError(t, err)
+	case <-s.done:
+		assert.NoError(t, s.err)
 	case <-time.After(15 * time.Second):
 		t.Fatal("serve did not stop after cancellation")
 	}

@@ -1,21 +1,15 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"io"
 	"net/http"
 	"net/url"
-	"os"
-	"reflect"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-
-	"github.com/flexhooks/flexhooks/internal/config"
 )
 
 // newcomer is a terminal beside `make run`: curl and jq, as in the README.
@@ -101,22 +95,8 @@ func str(v any) string { s, _ := v.(string); return s }
 // startNewcomer runs `flexhooks serve` with no configuration at all, as
 // `make run` does in a fresh shell, and reads its paste line.
 func startNewcomer(t *testing.T) *newcomer {
-	for _, f := range reflect.VisibleFields(reflect.TypeFor[config.Config]()) {
-		name := f.Tag.Get("envconfig")
-		t.Setenv(name, "")
-		require.NoError(t, os.Unsetenv(name))
-	}
-	// Only the ports differ from a newcomer's: the test must not take 8080.
-	t.Setenv("ADDR", "127.0.0.1:0")
-	t.Setenv("EMULATOR_ADDR", "127.0.0.1:0")
-	ctx, cancel := context.WithCancel(context.Background())
-	var out syncBuffer
-	done := make(chan error, 1)
-	go func() { done <- run(ctx, []string{"serve"}, &out, &syncBuffer{}) }()
-	t.Cleanup(func() { cancel(); <-done })
-
+	out := startServe(t).out
 	n := &newcomer{t: t}
-	require.Eventually(t, func() bool { return strings.Contains(out.String(), "flexhooks listening on ") }, 15*time.Second, 10*time.Millisecond)
 	for _, line := range strings.Split(out.String(), "\n") {
 		if rest, ok := strings.CutPrefix(line, "export "); ok {
 			for _, kv := range strings.Fields(rest) {

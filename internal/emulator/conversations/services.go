@@ -2,7 +2,7 @@ package conversations
 
 import (
 	"net/http"
-	"sort"
+	"time"
 
 	"github.com/flexhooks/flexhooks/internal/emulator/core"
 )
@@ -34,24 +34,12 @@ func (s *Store) serviceJSON(sv *service) map[string]any {
 	}
 }
 
-// handleListServices lists the services oldest first (SID order among
-// equals), so that pages are stable.
+// handleListServices lists the services oldest first, so that pages are
+// stable.
 func (s *Store) handleListServices(w http.ResponseWriter, r *http.Request) *core.Error {
-	svcs := make([]*service, 0, len(s.services))
-	for _, sv := range s.services {
-		svcs = append(svcs, sv)
-	}
-	sort.Slice(svcs, func(i, j int) bool {
-		if !svcs[i].DateCreated.Equal(svcs[j].DateCreated) {
-			return svcs[i].DateCreated.Before(svcs[j].DateCreated)
-		}
-		return svcs[i].Sid < svcs[j].Sid
-	})
-	items := make([]map[string]any, 0, len(svcs))
-	for _, sv := range svcs {
-		items = append(items, s.serviceJSON(sv))
-	}
-	core.WriteList(w, r, items, "services")
+	core.WriteOldestFirst(w, r, "services", s.services,
+		func(sv *service) time.Time { return sv.DateCreated },
+		s.serviceJSON)
 	return nil
 }
 

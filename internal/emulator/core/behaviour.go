@@ -39,6 +39,13 @@ type Behaviour struct {
 	// MessageAddedSource: onMessageAdded (and the other message events)
 	// carry Source. Undocumented for every channel; false leaves it out.
 	MessageAddedSource bool `json:"messageAddedSource"`
+
+	// TaskListAttributes: a TaskRouter task list shows each task's
+	// attributes. Twilio's spec (taskrouter v1 Task, attributes) says they
+	// are displayed only when a single task is fetched and are null
+	// otherwise; true is the emulator's long-standing choice, false lists
+	// them as null.
+	TaskListAttributes bool `json:"taskListAttributes"`
 }
 
 // DefaultBehaviour is what the emulator starts with: documented limits on,
@@ -51,13 +58,15 @@ func DefaultBehaviour() Behaviour {
 		InactiveTimerRestartsOnMessage: true,
 		TaskRouterEventTimestamps:      true,
 		MessageAddedSource:             true,
+		TaskListAttributes:             true,
 	}
 }
 
 // WorstCaseBehaviour turns every undocumented variant to the side that gives
 // the service less to go on: closed participants still listed (stale agents
-// to tell apart), a message that does not restart the inactivity timer, and
-// events without the optional fields. Documented limits stay on.
+// to tell apart), a message that does not restart the inactivity timer,
+// events without the optional fields and task lists without attributes.
+// Documented limits stay on.
 func WorstCaseBehaviour() Behaviour {
 	return Behaviour{SyncRateLimits: true, ClosedParticipantsListed: true}
 }

@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -134,4 +136,26 @@ func WriteList[T any](w http.ResponseWriter, r *http.Request, items []T, key str
 		page = []T{}
 	}
 	WriteJSON(w, http.StatusOK, map[string]any{key: page, "meta": meta})
+}
+
+// WriteOldestFirst writes the resources of byID (keyed by SID) as a Twilio
+// list under key, each rendered by render, oldest first by created and in
+// SID order among equals, so that pages stay stable while resources come
+// and go.
+func WriteOldestFirst[T, J any](w http.ResponseWriter, r *http.Request, key string, byID map[string]T, created func(T) time.Time, render func(T) J) {
+	ids := make([]string, 0, len(byID))
+	for id := range byID {
+		ids = append(ids, id)
+	}
+	slices.SortFunc(ids, func(a, b string) int {
+		if c := created(byID[a]).Compare(created(byID[b])); c != 0 {
+			return c
+		}
+		return strings.Compare(a, b)
+	})
+	items := make([]J, len(ids))
+	for i, id := range ids {
+		items[i] = render(byID[id])
+	}
+	WriteList(w, r, items, key)
 }

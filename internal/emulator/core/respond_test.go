@@ -169,6 +169,27 @@ func TestWriteList(t *testing.T) {
 	assert.Equal(t, "workers", body.Meta.Key)
 }
 
+func TestWriteOldestFirst(t *testing.T) {
+	type svc struct {
+		sid     string
+		created time.Time
+	}
+	t0 := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	byID := map[string]svc{}
+	for _, sv := range []svc{{"IS3", t0}, {"IS1", t0.Add(time.Second)}, {"IS2", t0}} {
+		byID[sv.sid] = sv
+	}
+	w := httptest.NewRecorder()
+	WriteOldestFirst(w, listRequest(""), "services", byID,
+		func(sv svc) time.Time { return sv.created },
+		func(sv svc) string { return sv.sid })
+	var body struct {
+		Services []string `json:"services"`
+	}
+	require.NoError(t, json.Unmarshal(w.Body.Bytes(), &body))
+	assert.Equal(t, []string{"IS2", "IS3", "IS1"}, body.Services, "oldest first, SID order among equals")
+}
+
 func TestWriteJSONFailsCleanly(t *testing.T) {
 	w := httptest.NewRecorder()
 	WriteJSON(w, http.StatusOK, map[string]any{"bad": func() {}})

@@ -2,7 +2,7 @@ package syncapi
 
 import (
 	"net/http"
-	"sort"
+	"time"
 
 	"github.com/flexhooks/flexhooks/internal/emulator/core"
 )
@@ -51,21 +51,9 @@ func (s *Store) serviceJSON(r *http.Request, svc *service) serviceJSON {
 }
 
 func (s *Store) listServices(w http.ResponseWriter, r *http.Request) {
-	svcs := make([]*service, 0, len(s.services))
-	for _, svc := range s.services {
-		svcs = append(svcs, svc)
-	}
-	sort.Slice(svcs, func(i, j int) bool {
-		if !svcs[i].created.Equal(svcs[j].created) {
-			return svcs[i].created.Before(svcs[j].created)
-		}
-		return svcs[i].sid < svcs[j].sid
-	})
-	out := make([]serviceJSON, len(svcs))
-	for i, svc := range svcs {
-		out[i] = s.serviceJSON(r, svc)
-	}
-	core.WriteList(w, r, out, "services")
+	core.WriteOldestFirst(w, r, "services", s.services,
+		func(svc *service) time.Time { return svc.created },
+		func(svc *service) serviceJSON { return s.serviceJSON(r, svc) })
 }
 
 func (s *Store) fetchService(w http.ResponseWriter, r *http.Request, svc *service) *core.Error {

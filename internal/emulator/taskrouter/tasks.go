@@ -163,7 +163,7 @@ type taskJSON struct {
 	AccountSid            string            `json:"account_sid"`
 	Age                   int               `json:"age"`
 	AssignmentStatus      string            `json:"assignment_status"`
-	Attributes            string            `json:"attributes"`
+	Attributes            *string           `json:"attributes"`
 	Addons                string            `json:"addons"`
 	DateCreated           string            `json:"date_created"`
 	DateUpdated           string            `json:"date_updated"`
@@ -193,7 +193,7 @@ func (s *Store) taskJSON(r *http.Request, ws *Workspace, t *Task) taskJSON {
 		AccountSid:            s.env.AccountSID,
 		Age:                   int(s.env.Now().Sub(t.DateCreated).Seconds()),
 		AssignmentStatus:      t.AssignmentStatus,
-		Attributes:            encodeObject(t.Attributes),
+		Attributes:            nullable(encodeObject(t.Attributes)),
 		Addons:                "{}",
 		DateCreated:           core.ISO(t.DateCreated),
 		DateUpdated:           core.ISO(t.DateUpdated),
@@ -441,7 +441,11 @@ func (s *Store) listTasks(w http.ResponseWriter, r *http.Request, ws *Workspace)
 	}
 	out := make([]taskJSON, 0, len(tasks))
 	for _, t := range tasks {
-		out = append(out, s.taskJSON(r, ws, t))
+		j := s.taskJSON(r, ws, t)
+		if !s.env.Behaviour.TaskListAttributes {
+			j.Attributes = nil // the spec: shown only when one task is fetched
+		}
+		out = append(out, j)
 	}
 	core.WriteList(w, r, out, "tasks")
 	return nil
