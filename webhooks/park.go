@@ -267,7 +267,7 @@ func (p *Parks) Park(ctx context.Context, req ParkRequest) (*ParkResponse, error
 		// other park's; left, one customer message would fire it and this
 		// park's both, and route twice.
 		fns = append(fns, func() {
-			p.bestEffort(ctx, "leftover", "delete leftover unpark webhook", ignoreNotFound(p.tw.DeleteConversationWebhook(ctx, csid, h.Sid)))
+			p.bestEffort(ctx, "leftover", "delete leftover unpark webhook", p.deleteHook(ctx, csid, h.Sid))
 		})
 	}
 	parallel(fns...)
@@ -325,7 +325,11 @@ func (p *Parks) Park(ctx context.Context, req ParkRequest) (*ParkResponse, error
 
 // deleteHooksLike deletes the conversation's webhooks with the given URL.
 func (p *Parks) deleteHooksLike(ctx context.Context, csid, url string) error {
-	hooks, err := p.tw.ListConversationWebhooks(ctx, csid)
+	var hooks []Webhook
+	err := retryFailed(ctx, func() (err error) {
+		hooks, err = p.tw.ListConversationWebhooks(ctx, csid)
+		return err
+	})
 	if err != nil {
 		return err
 	}
@@ -333,11 +337,17 @@ func (p *Parks) deleteHooksLike(ctx context.Context, csid, url string) error {
 		if h.URL != url {
 			continue
 		}
-		if err := ignoreNotFound(p.tw.DeleteConversationWebhook(ctx, csid, h.Sid)); err != nil {
+		if err := p.deleteHook(ctx, csid, h.Sid); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// deleteHook deletes an unpark webhook no park may keep, trying three
+// times: left, one customer message would fire it beside the park's own.
+func (p *Parks) deleteHook(ctx context.Context, csid, sid string) error {
+	return ignoreNotFound(retryFailed(ctx, func() error { return p.tw.DeleteConversationWebhook(ctx, csid, sid) }))
 }
 
 // notRefused reports whether a failed call was not refused by Twilio (a

@@ -71,6 +71,10 @@ func (r *UnparkRequest) validate() error {
 //  2. delete the unpark webhook: the claim only one unpark wins;
 //  3. invite ‖ clear the park key ‖ delete the list item;
 //  4. delete the park claim, once the invite is made (see resume).
+//
+// A park found only in its claim (no key in the attributes) costs one more
+// round trip after the first: whether its agent is still in the
+// conversation, in which case it never was a park.
 func (p *Parks) Unpark(ctx context.Context, req UnparkRequest) (*UnparkResponse, error) {
 	caller, ok := flexhooks.CallerFrom(ctx)
 	if !ok {
@@ -102,6 +106,15 @@ func (p *Parks) Unpark(ctx context.Context, req UnparkRequest) (*UnparkResponse,
 	rec, err := claimedPark(conv, claim, clmErr)
 	if err != nil {
 		return nil, err
+	}
+	if !keyedBy(conv.Attributes, *rec) {
+		// Only in its claim: a park whose attributes write failed, or one
+		// that failed before its agent left. Only the first is a park.
+		if active, err := p.participantActive(ctx, *rec); err != nil {
+			return nil, err
+		} else if active {
+			return nil, flexhooks.Errorf(flexhooks.ECONFLICT, "conversation %s is not parked: its park did not finish, and its agent is still in it", csid)
+		}
 	}
 	logSids(ctx, "taskSid", rec.TaskSid, "interactionSid", rec.InteractionSid, "workerSid", rec.WorkerSid)
 	if !caller.MayActFor(rec.WorkerSid) {
@@ -342,7 +355,10 @@ func (p *Parks) restorePark(ctx context.Context, conv Conversation, rec ParkReco
 			p.bestEffort(uctx, "invite failed", "restore claim", p.tw.PutSyncMapItem(uctx, parkClaimMapOf(csid), csid, rec, 0))
 		},
 	}
-	if attrs, err := withPark(conv.Attributes, rec); err == nil {
+	// The key goes back only if the unpark found it: a park only in its
+	// claim may be one whose agent never left, which the sweeper undoes
+	// only while the key is missing.
+	if attrs, err := withPark(conv.Attributes, rec); err == nil && IsParked(conv.Attributes) {
 		fns = append(fns, func() {
 			p.bestEffort(uctx, "invite failed", "restore park key", p.tw.UpdateConversationAttributes(uctx, csid, attrs))
 		})

@@ -171,7 +171,8 @@ func (p *Parks) UnparkWebhook(ctx context.Context, ev MessageAddedEvent) (*Unpar
 //     wrote while the agent was parking); the webhook is put back so the
 //     park that is finishing keeps a way back;
 //   - an old claim: a park whose attributes write failed; the claim holds
-//     the record, and the conversation is resumed from it.
+//     the record, and the conversation is resumed from it, unless its
+//     agent is still in the conversation (the park never finished).
 func (p *Parks) parkFromClaim(ctx context.Context, csid, hookURL string) (*ParkRecord, string) {
 	item, err := p.claims.fetch(ctx, p.tw, ParkClaimMap, csid)
 	if isNotFound(err) {
@@ -180,6 +181,12 @@ func (p *Parks) parkFromClaim(ctx context.Context, csid, hookURL string) (*ParkR
 	var rec ParkRecord
 	if err == nil && decodeJSON(item.Data, &rec) == nil && rec.InteractionSid != "" &&
 		!item.DateCreated.IsZero() && p.now().Sub(item.DateCreated) > p.cfg.StaleClaimAfter {
+		if active, err := p.participantActive(ctx, rec); err == nil && active {
+			// Not a park at all: one that failed before the agent left,
+			// and whose undo failed too. The agent has the message; the
+			// sweeper undoes the rest (park_unfinished).
+			return nil, ReasonNotParked
+		}
 		return &rec, ""
 	}
 	// In doubt (a young claim, or the claim cannot be read), keep the way back.
