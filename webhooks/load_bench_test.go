@@ -573,7 +573,9 @@ func (g *loadGenerator) send(method, u, token string, body any) (int, map[string
 }
 
 // createMaps makes the Sync maps the run writes, as in a deployment that
-// has run a while: the single maps and the 256 of each small kind. The
+// has run a while: the single maps (the legacy claim maps empty, as after
+// an upgrade's first sweep), the 16 of each claim kind and the 256 of each
+// small kind. The
 // 4096 record maps are made by their first writes instead (making them
 // here takes longer than the run): each first use costs two calls once for
 // the life of the account (the item create finds no map, the map create),
@@ -582,6 +584,8 @@ func (g *loadGenerator) createMaps() {
 	names := append([]string{webhooks.InteractionCounterMap, webhooks.ParkClaimMap, webhooks.TransferClaimMap},
 		withShards(webhooks.ProfileMap, webhooks.ProfileInteractionsMap, webhooks.ContactMap,
 			webhooks.InactivityRecordMap, webhooks.InactivityClaimMap)...)
+	names = append(names, webhooks.ParkClaimMaps()...)
+	names = append(names, webhooks.TransferClaimMaps()...)
 	for _, a := range g.agents {
 		names = append(names, webhooks.ParkedListMap(a.sid))
 	}
