@@ -118,6 +118,9 @@ type loadResult struct {
 	callsByProduct                  map[string]float64
 	latencies                       map[string][]time.Duration
 	failures                        map[string]int
+	// breakdown is LOAD_BREAKDOWN's lines: every call in the emulator's
+	// log (the generator's too) by host, method, path shape and status.
+	breakdown []string
 }
 
 // objectRate is one Sync object's busiest 10-second window.
@@ -195,6 +198,11 @@ func (r *loadResult) report(b *testing.B) {
 	for _, o := range objs[:min(len(objs), 6)] {
 		fmt.Fprintf(&sb, "  %-60s %6.1f %6.1f  (%d, %d)\n", o.name, o.reads, o.writes, o.readPeak, o.writePeak)
 	}
+	// One log entry, the busiest objects first: without -v, go test keeps
+	// only the first lines of a benchmark's log.
+	for _, l := range r.breakdown {
+		fmt.Fprintf(&sb, "  %s\n", l)
+	}
 	b.Log(sb.String())
 }
 
@@ -253,7 +261,7 @@ func runLoad(b *testing.B, rate, seconds int) *loadResult {
 		}
 		sort.Strings(keys)
 		for _, k := range keys {
-			b.Logf("%6.2f/conv %s", float64(bd[k])/float64(res.started), k)
+			res.breakdown = append(res.breakdown, fmt.Sprintf("%6.2f/conv %s", float64(bd[k])/float64(res.started), k))
 		}
 	}
 	res.callsByProduct = map[string]float64{}
