@@ -9,10 +9,16 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	conversations "github.com/twilio/twilio-go/rest/conversations/v1"
+	flexapi "github.com/twilio/twilio-go/rest/flex/v1"
+	taskrouterapi "github.com/twilio/twilio-go/rest/taskrouter/v1"
 
 	"github.com/flexhooks/flexhooks/internal/config"
+	"github.com/flexhooks/flexhooks/internal/e2etest"
 	"github.com/flexhooks/flexhooks/internal/isoduration"
+	"github.com/flexhooks/flexhooks/webhooks"
 )
 
 // conversationStep is one step of a conversation's life and the Twilio
@@ -167,4 +173,53 @@ func TestConversationTwilioCalls(t *testing.T) {
 	// fetch (the close's own event records it).
 	require.Zero(t, byProduct(steps["close"])["conversations"], "close")
 	require.Equal(t, 1, byProduct(steps["close"])["flex-api"], "close")
+}
+
+// TestCloseUnseenAfterTheStateWebhookIsGone is the price of not asking
+// Conversations at a task's end once the state webhook is seen arriving:
+// when the webhook then stops (its filter removed), a close's event never
+// comes and the record shows the end but not the close; the records' sweep
+// closes it, as it does a close whose event was lost.
+func TestCloseUnseenAfterTheStateWebhookIsGone(t *testing.T) {
+	w := startRecords(t, recordsOptions{})
+	closeChannel := func(csid, interactionSid string) {
+		ch := w.transfers().state().channel(csid)
+		require.NotNil(t, ch)
+		_, err := w.Twilio.FlexV1.UpdateInteractionChannel(interactionSid, ch.Sid, (&flexapi.UpdateInteractionChannelParams{}).SetStatus("closed"))
+		require.NoError(t, err)
+		w.Settle()
+	}
+	first := w.Inbound("+15556000031", "sms", "hello")
+	w.AcceptReservation(first.TaskSid)
+	closeChannel(first.ConversationSid, first.InteractionSid)
+	require.Equal(t, webhooks.StateClosedComplete, w.interaction(first.ConversationSid, w.supervisor()).State,
+		"closed by its state event, which tells the replica the webhook arrives")
+
+	_, err := w.Twilio.ConversationsV1.UpdateServiceWebhookConfiguration(w.Seeded.ChatServiceSID,
+		(&conversations.UpdateServiceWebhookConfigurationParams{}).SetFilters([]string{"onMessageAdded"}))
+	require.NoError(t, err)
+	in := w.Inbound("+15556000032", "sms", "hello")
+	w.Advance("PT1M")
+	w.AcceptReservation(in.TaskSid)
+	w.Advance("PT5M")
+	closeChannel(in.ConversationSid, in.InteractionSid)
+	require.Equal(t, "closed", w.conversationState(in.ConversationSid))
+	w.Advance("PT1M") // the agent's wrap-up
+	// The close is then known from the task's end, as when the end's
+	// event asked Conversations (and the sweep gives it the same time).
+	closedAt := w.now()
+	_, err = w.Twilio.TaskrouterV1.UpdateTask(w.Seeded.WorkspaceSID, in.TaskSid, (&taskrouterapi.UpdateTaskParams{}).SetAssignmentStatus("completed"))
+	require.NoError(t, err)
+	w.Settle()
+	v := w.interaction(in.ConversationSid, w.supervisor())
+	require.Len(t, v.RelatedTasks, 1)
+	require.NotNil(t, v.RelatedTasks[0].EndedAt, "the task's end is recorded")
+	require.Nil(t, v.ClosedAt, "no state event, and the task's end did not ask Conversations")
+
+	w.Advance("PT3M")
+	assert.Equal(t, []string{webhooks.RecordGapKind}, e2etest.Repaired(w.Sweep(0, false)))
+	v = w.interaction(in.ConversationSid, w.supervisor())
+	assert.Equal(t, webhooks.StateClosedComplete, v.State)
+	require.NotNil(t, v.ClosedAt)
+	assert.Equal(t, closedAt, *v.ClosedAt)
 }
