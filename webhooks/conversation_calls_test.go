@@ -30,11 +30,12 @@ type conversationStep struct {
 
 // liveOneConversation lives one conversation as the sustained-load
 // benchmark does (accept, agent reply, customer reply, optionally a park
-// the customer ends, a supervisor's close) on two replicas with every
-// capability on, and returns the service's Twilio calls step by step (the
+// the customer ends, a supervisor's close) with every capability on, the
+// plugin calls on the last replica and the callbacks on the first, and
+// returns the service's Twilio calls step by step (the
 // test's own calls as the Flex UI and a supervisor taken out).
-func liveOneConversation(t *testing.T, parked bool) []conversationStep {
-	w := startRecords(t, recordsOptions{replicas: 2, configure: func(c *config.Config) {
+func liveOneConversation(t *testing.T, replicas int, parked bool) []conversationStep {
+	w := startRecords(t, recordsOptions{replicas: replicas, configure: func(c *config.Config) {
 		c.PersistentChat = config.PersistentChatEntirePastSession
 		c.PersistentChatWindow = isoduration.Duration(7 * 24 * time.Hour)
 		c.InactivityTimeout = isoduration.Duration(30 * time.Minute)
@@ -71,7 +72,7 @@ func (w *recordsWorld) liveConversation(t *testing.T, addr string, parked bool, 
 		tok, _ := w.Token(worker)
 		form := w.parks().parkForm(csid, worker)
 		step("park", func() {
-			status, body := w.Post(w.Services[1], "/park-interaction", tok, form)
+			status, body := w.Post(w.Services[len(w.Services)-1], "/park-interaction", tok, form)
 			require.Equal(t, http.StatusOK, status, "%v", body)
 		})
 		step("customer unparks", func() { w.Inbound(addr, "whatsapp", "I am back") })
@@ -79,7 +80,7 @@ func (w *recordsWorld) liveConversation(t *testing.T, addr string, parked bool, 
 		step("accept again", func() { w.AcceptReservation(next) })
 	}
 	step("close", func() {
-		status, body := w.Post(w.Services[1], "/interactions/"+csid+"/close", w.supervisor(), map[string]string{"shortDescription": "load"})
+		status, body := w.Post(w.Services[len(w.Services)-1], "/interactions/"+csid+"/close", w.supervisor(), map[string]string{"shortDescription": "load"})
 		require.Equal(t, http.StatusOK, status, "%v", body)
 	})
 }
@@ -143,7 +144,7 @@ func countCalls(calls []call, host, method, pathPattern string) int {
 // every capability on, after a first conversation has warmed them up.
 func TestConversationTwilioCalls(t *testing.T) {
 	steps := map[string][]call{}
-	for _, s := range liveOneConversation(t, true) {
+	for _, s := range liveOneConversation(t, 2, true) {
 		steps[s.name] = s.calls
 		t.Logf("%s: %d\n    %s", s.name, len(s.calls), describeCalls(s.calls))
 	}
@@ -173,6 +174,28 @@ func TestConversationTwilioCalls(t *testing.T) {
 	// fetch (the close's own event records it).
 	require.Zero(t, byProduct(steps["close"])["conversations"], "close")
 	require.Equal(t, 1, byProduct(steps["close"])["flex-api"], "close")
+}
+
+// TestConversationTwilioCallsOneReplica: with one replica (or a load
+// balancer that keeps a conversation's calls together), the close through
+// the API writes on the revision the close's own events left, instead of
+// having the one it read first refused: the record read, the channel
+// close, three record writes (the API's, the task's end, the close).
+func TestConversationTwilioCallsOneReplica(t *testing.T) {
+	steps := map[string][]call{}
+	for _, s := range liveOneConversation(t, 1, false) {
+		steps[s.name] = s.calls
+		t.Logf("%s: %d\n    %s", s.name, len(s.calls), describeCalls(s.calls))
+	}
+	require.Equal(t, map[string]int{"flex-api": 1, "sync": 4}, byProduct(steps["close"]), "close")
+	for _, c := range steps["close"] {
+		require.NotEqual(t, http.StatusPreconditionFailed, c.Status, "no refused write: %s %s", c.Method, c.Path)
+	}
+	total := 0
+	for _, calls := range steps {
+		total += len(calls)
+	}
+	require.Equal(t, 13, total, "a conversation, no park: 4 to open, 3 to accept, 1 reply, 5 to close")
 }
 
 // TestCloseUnseenAfterTheStateWebhookIsGone is the price of not asking

@@ -458,7 +458,32 @@ var errNotRead = &flexhooks.Error{Code: flexhooks.ENOTFOUND, Message: "record no
 // applied anew. Without rec, the cached copy is tried first (tryCached):
 // change must then be one that only adds facts, or sets what is set once.
 func (in *Interactions) apply(ctx context.Context, csid string, rec *InteractionRecord, rev string, open *openFacts, change func(*InteractionRecord) (bool, error)) (*InteractionRecord, error) {
+	return in.applyFrom(ctx, csid, rec, rev, asRead, open, change)
+}
+
+// Where applyFrom starts from when the caller has read the record.
+const (
+	// asRead: the record and revision the caller read.
+	asRead = false
+	// afterOwnWrites: what this replica wrote since, when it did: a close
+	// through the API makes Twilio send the close's events, and those
+	// this replica handles write the record while the channel closes; the
+	// revision read first would be refused (a 412 and a read more). Only
+	// for a change that, on a copy knowing less than the one read, still
+	// writes (the close's kind: the copy read shows it unset), since any
+	// copy is then a safe start: the write is conditional on its revision.
+	afterOwnWrites = true
+)
+
+// applyFrom is apply, from rec at rev or (afterOwnWrites) from the cached
+// copy when this replica cached another revision since.
+func (in *Interactions) applyFrom(ctx context.Context, csid string, rec *InteractionRecord, rev string, from bool, open *openFacts, change func(*InteractionRecord) (bool, error)) (*InteractionRecord, error) {
 	defer in.records.lock(csid)()
+	if rec != nil && from == afterOwnWrites {
+		if c, crev, ok := in.records.get(csid); ok && crev != rev {
+			rec, rev = c, crev
+		}
+	}
 	if rec == nil {
 		if done, err := in.tryCached(ctx, csid, change); done != nil || err != nil {
 			return done, err
