@@ -461,10 +461,13 @@ func (in *Interactions) apply(ctx context.Context, csid string, rec *Interaction
 	return in.applyFrom(ctx, csid, rec, rev, asRead, open, change)
 }
 
-// Where applyFrom starts from when the caller has read the record.
+// applyStart is where applyFrom starts from when the caller has read the
+// record.
+type applyStart int
+
 const (
 	// asRead: the record and revision the caller read.
-	asRead = false
+	asRead applyStart = iota
 	// afterOwnWrites: what this replica wrote since, when it did: a close
 	// through the API makes Twilio send the close's events, and those
 	// this replica handles write the record while the channel closes; the
@@ -472,12 +475,12 @@ const (
 	// for a change that, on a copy knowing less than the one read, still
 	// writes (the close's kind: the copy read shows it unset), since any
 	// copy is then a safe start: the write is conditional on its revision.
-	afterOwnWrites = true
+	afterOwnWrites
 )
 
 // applyFrom is apply, from rec at rev or (afterOwnWrites) from the cached
 // copy when this replica cached another revision since.
-func (in *Interactions) applyFrom(ctx context.Context, csid string, rec *InteractionRecord, rev string, from bool, open *openFacts, change func(*InteractionRecord) (bool, error)) (*InteractionRecord, error) {
+func (in *Interactions) applyFrom(ctx context.Context, csid string, rec *InteractionRecord, rev string, from applyStart, open *openFacts, change func(*InteractionRecord) (bool, error)) (*InteractionRecord, error) {
 	defer in.records.lock(csid)()
 	if rec != nil && from == afterOwnWrites {
 		if c, crev, ok := in.records.get(csid); ok && crev != rev {
