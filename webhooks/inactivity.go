@@ -178,6 +178,9 @@ type Inactivity struct {
 	log *slog.Logger
 	// parkClaims finds park claims in their shards or a legacy map.
 	parkClaims legacyClaims
+	// written spares the inactivity record's create on a conversation's
+	// later accepts (reservation_accepted.go).
+	written writtenRecords
 }
 
 // NewInactivity returns the inactivity timeout over tw.

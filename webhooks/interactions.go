@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/flexhooks/flexhooks"
@@ -108,6 +109,28 @@ type Interactions struct {
 	records *recordCache
 	numbers numberBlock
 	legacy  legacyMaps
+	// stateEventAt is when this replica last received a Conversations
+	// onConversationStateUpdated (Unix nanoseconds; 0: never): proof that
+	// the state webhook is configured (stateWebhookLive).
+	stateEventAt atomic.Int64
+	// profileMix decides whether a profile is created before it is read.
+	profileMix profileMix
+}
+
+// stateWebhookFresh is how long one onConversationStateUpdated received
+// counts as proof that the next close's will arrive too.
+const stateWebhookFresh = 10 * time.Minute
+
+// stateWebhookLive reports whether the Conversations state webhook is known
+// to reach this replica: then a task's end need not ask Conversations
+// whether the conversation closed (one call per task end), since the close's
+// own event records it. Until this replica has received one (a fresh start,
+// or the webhook not configured), it asks. A close event lost all the same
+// is caught up by the records' sweep (the conversation's tasks all ended, it
+// asks Conversations then), as a lost close was before.
+func (in *Interactions) stateWebhookLive() bool {
+	at := in.stateEventAt.Load()
+	return at != 0 && in.now().Sub(time.Unix(0, at)) < stateWebhookFresh
 }
 
 // NewInteractions returns the interaction records over tw. log may be nil.
@@ -153,7 +176,8 @@ type openFacts struct {
 // Round trips: the record fetch, then its conditional update: two. A
 // conversation's first event opens the record instead: the number, the
 // profile and the profile index side by side, then the create: three.
-// An end event also fetches the conversation (alongside the record): a
+// An end event also fetches the conversation (alongside the record) while
+// this replica has not seen the state webhook arrive (stateWebhookLive): a
 // closed conversation closes the record even when its state webhook is not
 // configured. A task new to the record while the record shows another one
 // still live also asks TaskRouter about that one (catchUp).
@@ -179,7 +203,7 @@ func (in *Interactions) OnTaskEvent(ctx context.Context, ev TaskRouterEvent) err
 		// created once, and a replay's 54208 is harmless.
 		fns = append(fns, func() { indexErr = in.indexContact(ctx, f.Sid, csid) })
 		open.createFirst = f.Reason == ContactInbound
-	case ended:
+	case ended && !in.stateWebhookLive():
 		convDone = make(chan struct{})
 		fns = append(fns, func() { defer close(convDone); conv, convErr = in.tw.FetchConversation(ctx, csid) })
 	}
@@ -321,6 +345,7 @@ func (in *Interactions) OnConversationEvent(ctx context.Context, ev Conversation
 	var err error
 	switch ev.EventType {
 	case "onConversationStateUpdated":
+		in.stateEventAt.Store(in.now().UnixNano())
 		if ev.StateTo != "closed" {
 			return
 		}
@@ -432,7 +457,35 @@ var errNotRead = &flexhooks.Error{Code: flexhooks.ENOTFOUND, Message: "record no
 // applied anew. Without rec, the cached copy is tried first (tryCached):
 // change must then be one that only adds facts, or sets what is set once.
 func (in *Interactions) apply(ctx context.Context, csid string, rec *InteractionRecord, rev string, open *openFacts, change func(*InteractionRecord) (bool, error)) (*InteractionRecord, error) {
+	return in.applyFrom(ctx, csid, rec, rev, asRead, open, change)
+}
+
+// applyStart is where applyFrom starts from when the caller has read the
+// record.
+type applyStart int
+
+const (
+	// asRead: the record and revision the caller read.
+	asRead applyStart = iota
+	// afterOwnWrites: what this replica wrote since, when it did: a close
+	// through the API makes Twilio send the close's events, and those
+	// this replica handles write the record while the channel closes; the
+	// revision read first would be refused (a 412 and a read more). Only
+	// for a change that, on a copy knowing less than the one read, still
+	// writes (the close's kind: the copy read shows it unset), since any
+	// copy is then a safe start: the write is conditional on its revision.
+	afterOwnWrites
+)
+
+// applyFrom is apply, from rec at rev or (afterOwnWrites) from the cached
+// copy when this replica cached another revision since.
+func (in *Interactions) applyFrom(ctx context.Context, csid string, rec *InteractionRecord, rev string, from applyStart, open *openFacts, change func(*InteractionRecord) (bool, error)) (*InteractionRecord, error) {
 	defer in.records.lock(csid)()
+	if rec != nil && from == afterOwnWrites {
+		if c, crev, ok := in.records.get(csid); ok && crev != rev {
+			rec, rev = c, crev
+		}
+	}
 	if rec == nil {
 		if done, err := in.tryCached(ctx, csid, change); done != nil || err != nil {
 			return done, err

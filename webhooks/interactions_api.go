@@ -246,8 +246,10 @@ func (in *Interactions) CloseInteraction(ctx context.Context, req CloseInteracti
 		}
 	}
 	// From the record read above (its revision saves a read; a change
-	// meanwhile is a 412, and the loop reads again).
-	rec, err = in.apply(ctx, req.ConversationSid, rec, rev, nil, func(r *InteractionRecord) (bool, error) {
+	// meanwhile is a 412, and the loop reads again), or from what the
+	// close's own events wrote meanwhile when this replica handled them
+	// (afterOwnWrites).
+	rec, err = in.applyFrom(ctx, req.ConversationSid, rec, rev, afterOwnWrites, nil, func(r *InteractionRecord) (bool, error) {
 		changed := r.recordCloseKind(closeComplete, in.now().UTC())
 		if r.ShortDescription != desc {
 			r.ShortDescription, changed = desc, true

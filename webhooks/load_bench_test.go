@@ -118,6 +118,9 @@ type loadResult struct {
 	callsByProduct                  map[string]float64
 	latencies                       map[string][]time.Duration
 	failures                        map[string]int
+	// breakdown is LOAD_BREAKDOWN's lines: every call in the emulator's
+	// log (the generator's too) by host, method, path shape and status.
+	breakdown []string
 }
 
 // objectRate is one Sync object's busiest 10-second window.
@@ -195,6 +198,11 @@ func (r *loadResult) report(b *testing.B) {
 	for _, o := range objs[:min(len(objs), 6)] {
 		fmt.Fprintf(&sb, "  %-60s %6.1f %6.1f  (%d, %d)\n", o.name, o.reads, o.writes, o.readPeak, o.writePeak)
 	}
+	// One log entry, the busiest objects first: without -v, go test keeps
+	// only the first lines of a benchmark's log.
+	for _, l := range r.breakdown {
+		fmt.Fprintf(&sb, "  %s\n", l)
+	}
 	b.Log(sb.String())
 }
 
@@ -253,7 +261,7 @@ func runLoad(b *testing.B, rate, seconds int) *loadResult {
 		}
 		sort.Strings(keys)
 		for _, k := range keys {
-			b.Logf("%6.2f/conv %s", float64(bd[k])/float64(res.started), k)
+			res.breakdown = append(res.breakdown, fmt.Sprintf("%6.2f/conv %s", float64(bd[k])/float64(res.started), k))
 		}
 	}
 	res.callsByProduct = map[string]float64{}
@@ -573,7 +581,9 @@ func (g *loadGenerator) send(method, u, token string, body any) (int, map[string
 }
 
 // createMaps makes the Sync maps the run writes, as in a deployment that
-// has run a while: the single maps and the 256 of each small kind. The
+// has run a while: the single maps (the legacy claim maps empty, as after
+// an upgrade's first sweep), the 16 of each claim kind and the 256 of each
+// small kind. The
 // 4096 record maps are made by their first writes instead (making them
 // here takes longer than the run): each first use costs two calls once for
 // the life of the account (the item create finds no map, the map create),
@@ -582,6 +592,8 @@ func (g *loadGenerator) createMaps() {
 	names := append([]string{webhooks.InteractionCounterMap, webhooks.ParkClaimMap, webhooks.TransferClaimMap},
 		withShards(webhooks.ProfileMap, webhooks.ProfileInteractionsMap, webhooks.ContactMap,
 			webhooks.InactivityRecordMap, webhooks.InactivityClaimMap)...)
+	names = append(names, webhooks.ParkClaimMaps()...)
+	names = append(names, webhooks.TransferClaimMaps()...)
 	for _, a := range g.agents {
 		names = append(names, webhooks.ParkedListMap(a.sid))
 	}

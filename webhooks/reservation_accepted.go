@@ -3,6 +3,8 @@ package webhooks
 import (
 	"context"
 	"log/slog"
+	"sync"
+	"time"
 
 	"github.com/flexhooks/flexhooks"
 )
@@ -24,7 +26,10 @@ import (
 // event's task attributes, and is the same for every task of the
 // conversation (one interaction channel carries them all, transfers and
 // unparks included), so a create that finds the record already there
-// (54208: a replay, a transfer, an unpark) has nothing to change.
+// (54208: a replay, a transfer, an unpark) has nothing to change. So a
+// replica that created the record skips the create for the conversation's
+// later tasks (an unpark, a transfer: one Sync write each) while the record
+// is sure to live (writtenRecords).
 //
 // No conversation-scoped webhook is created: onConversationStateUpdated
 // reaches the service through the Conversations service-level webhook that
@@ -49,14 +54,19 @@ func (in *Inactivity) OnReservationAccepted(ctx context.Context, ev TaskRouterEv
 	logSids(ctx, "conversationSid", rec.ConversationSid, "interactionSid", rec.InteractionSid)
 
 	var armErr, recErr error
-	parallel(
-		func() {
-			armErr = in.tw.UpdateConversation(ctx, rec.ConversationSid, ConversationUpdate{InactiveTimer: timer})
-		},
-		func() {
+	arm := func() {
+		armErr = in.tw.UpdateConversation(ctx, rec.ConversationSid, ConversationUpdate{InactiveTimer: timer})
+	}
+	if at := ev.time(); in.written.known(rec.ConversationSid, at) {
+		arm() // its record is there: this replica wrote it for an earlier task
+	} else {
+		parallel(arm, func() {
 			recErr = in.tw.CreateSyncMapItem(ctx, ShardedMap(InactivityRecordMap, rec.ConversationSid), rec.ConversationSid, rec, inactivityRecordTTL)
-		},
-	)
+			if recErr == nil {
+				in.written.remember(rec.ConversationSid, at)
+			}
+		})
+	}
 	if isConflict(recErr) {
 		recErr = nil // the record is there already, with the same content
 	}
@@ -76,4 +86,36 @@ func (in *Inactivity) OnReservationAccepted(ctx context.Context, ev TaskRouterEv
 	}
 	flexhooks.LogAttrs(ctx, slog.String("inactivity", "armed"), slog.Duration("inactiveTimer", timer))
 	return nil
+}
+
+// writtenRecords remembers the inactivity records this replica created, by
+// conversation, with the accept's time (TaskRouter's clock): records are
+// never deleted and live inactivityRecordTTL, so one created less than
+// writtenMemory before an accept is there still. A record found already
+// there (54208) is not remembered: its age is unknown. Bounded: past
+// writtenLimit conversations it forgets them all, costing one create each.
+type writtenRecords struct {
+	mu sync.Mutex
+	at map[string]time.Time
+}
+
+const (
+	writtenMemory = 24 * time.Hour
+	writtenLimit  = 8192
+)
+
+func (w *writtenRecords) known(csid string, now time.Time) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	at, ok := w.at[csid]
+	return ok && now.Sub(at).Abs() < writtenMemory
+}
+
+func (w *writtenRecords) remember(csid string, at time.Time) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.at == nil || len(w.at) >= writtenLimit {
+		w.at = make(map[string]time.Time)
+	}
+	w.at[csid] = at
 }
