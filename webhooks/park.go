@@ -544,6 +544,37 @@ func routeExists(field, what, sid string, err error) error {
 	return err
 }
 
+// agentServes reports whether an agent holds the conversation of a park
+// found only in its claim: then it never was a park (its agent never
+// left), or it was overtaken (a transfer, an unpark, moved it on while the
+// claim's delete failed). Either way routing it would make a second task.
+// Flex may list participants who left, so each agent's task must be live.
+func (p *Parks) agentServes(ctx context.Context, rec ParkRecord) (bool, error) {
+	if active, err := p.participantActive(ctx, rec); err != nil || active {
+		return active, err
+	}
+	parts, err := p.tw.ListInteractionParticipants(ctx, rec.InteractionSid, rec.ChannelSid)
+	if err != nil {
+		return false, err
+	}
+	for _, part := range parts {
+		if part.Type != "agent" || part.Sid == rec.ParticipantSid || part.TaskSid == "" {
+			continue
+		}
+		task, err := p.tw.FetchTask(ctx, p.cfg.WorkspaceSid, part.TaskSid)
+		if isNotFound(err) {
+			continue
+		}
+		if err != nil {
+			return false, err
+		}
+		if task.AssignmentStatus != "completed" && task.AssignmentStatus != "canceled" {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
 // participantActive tells a close whose answer was lost from one that did
 // not happen. Flex's list shows no status, and whether it lists closed
 // participants at all is undocumented (the emulator can do either), so a

@@ -236,14 +236,15 @@ func (s *parkSweep) repair(kind string, rec ParkRecord, detail string, fix func(
 // checkUnkeyed handles a claim whose conversation attributes do not hold
 // its key. done: nothing more to check this sweep.
 func (s *parkSweep) checkUnkeyed(ctx context.Context, run *SweepRun, rec ParkRecord, v parkView) (done bool) {
-	active, err := s.p.participantActive(ctx, rec)
+	active, err := s.p.agentServes(ctx, rec)
 	switch {
 	case err != nil:
 		return true
 	case active:
-		// The agent never left: the park crashed or failed before closing
-		// the participant, and its undo did not finish.
-		run.Repair(ctx, s.repair(RepairParkUnfinished, rec, "the agent is still in the conversation: the park is undone", s.undo(rec)))
+		// An agent serves the conversation: the park failed before its
+		// agent left and its undo did not finish, or something moved the
+		// conversation on (a transfer) while the claim's delete failed.
+		run.Repair(ctx, s.repair(RepairParkUnfinished, rec, "an agent serves the conversation: the park is undone", s.undo(rec)))
 		return true
 	}
 	if len(v.hooks) == 0 {

@@ -109,11 +109,12 @@ func (p *Parks) Unpark(ctx context.Context, req UnparkRequest) (*UnparkResponse,
 	}
 	if !keyedBy(conv.Attributes, *rec) {
 		// Only in its claim: a park whose attributes write failed, or one
-		// that failed before its agent left. Only the first is a park.
-		if active, err := p.participantActive(ctx, *rec); err != nil {
+		// that failed before its agent left or was overtaken (a transfer)
+		// while its claim's delete failed. Only the first is a park.
+		if active, err := p.agentServes(ctx, *rec); err != nil {
 			return nil, err
 		} else if active {
-			return nil, flexhooks.Errorf(flexhooks.ECONFLICT, "conversation %s is not parked: its park did not finish, and its agent is still in it", csid)
+			return nil, flexhooks.Errorf(flexhooks.ECONFLICT, "conversation %s is not parked: its park did not finish, and an agent serves it", csid)
 		}
 	}
 	logSids(ctx, "taskSid", rec.TaskSid, "interactionSid", rec.InteractionSid, "workerSid", rec.WorkerSid)

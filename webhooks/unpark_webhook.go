@@ -181,9 +181,9 @@ func (p *Parks) parkFromClaim(ctx context.Context, csid, hookURL string) (*ParkR
 	var rec ParkRecord
 	if err == nil && decodeJSON(item.Data, &rec) == nil && rec.InteractionSid != "" &&
 		!item.DateCreated.IsZero() && p.now().Sub(item.DateCreated) > p.cfg.StaleClaimAfter {
-		if active, err := p.participantActive(ctx, rec); err == nil && active {
+		if active, err := p.agentServes(ctx, rec); err == nil && active {
 			// Not a park at all: one that failed before the agent left,
-			// and whose undo failed too. The agent has the message; the
+			// or was overtaken (a transfer), and whose undo failed too. The agent has the message; the
 			// sweeper undoes the rest (park_unfinished).
 			return nil, ReasonNotParked
 		}
