@@ -672,13 +672,7 @@ func (in *Interactions) dropIndexEntry(ctx context.Context, csid, key string) {
 // backoff waits a little, more after each lost race, so that writers
 // racing for one Sync item spread out.
 func backoff(ctx context.Context, attempt int) {
-	d := time.Duration(rand.Int64N(int64(5*time.Millisecond) << min(attempt, 4)))
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-	case <-t.C:
-	}
+	_ = pause(ctx, time.Duration(rand.Int64N(int64(5*time.Millisecond)<<min(attempt, 4))))
 }
 
 // taskEventFacts reads a TaskRouter event of a conversation task.

@@ -378,12 +378,8 @@ func (p *Parks) createWebhookPatiently(ctx context.Context, csid string, rec Par
 		err error
 	)
 	for _, wait := range []time.Duration{50 * time.Millisecond, 100 * time.Millisecond, 200 * time.Millisecond, 400 * time.Millisecond} {
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return "", ctx.Err()
-		case <-t.C:
+		if err := pause(ctx, wait); err != nil {
+			return "", err
 		}
 		sid, err = p.tw.CreateConversationWebhook(ctx, csid, p.unparkWebhook(rec))
 		if !isTooManyWebhooks(err) {

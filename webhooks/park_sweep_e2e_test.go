@@ -89,9 +89,8 @@ func TestSweepRoutesACustomerWhoseUnparkWasLost(t *testing.T) {
 // Issue 14, case 2: the webhook create's answer is lost at park, so the
 // park fails, and its undo, which looks for the webhook it does not know,
 // cannot list the webhooks, nor can the agent's retry (which would remove
-// it), so the retry adds a second. The
-// sweeper removes the extra one, and the customer's message makes one
-// task. (TestParkUndoRemovesAWebhookWhoseAnswerWasLost: the usual case.)
+// it), so the retry adds a second. The sweeper removes the extra one, and
+// the customer's message makes one task. (TestParkUndoRemovesAWebhookWhoseAnswerWasLost: the usual case.)
 func TestSweepRemovesASecondUnparkWebhook(t *testing.T) {
 	w := newWorld(t, 1)
 	const customer = "+15559871002"

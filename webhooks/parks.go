@@ -148,16 +148,24 @@ func retryFailed(ctx context.Context, fn func() error) error {
 		if err == nil || !notRefused(err) {
 			return err
 		}
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
+		if pause(ctx, wait) != nil {
 			return err
-		case <-t.C:
 		}
 		err = fn()
 	}
 	return err
+}
+
+// pause waits d, or less when ctx ends first (then its error).
+func pause(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
 }
 
 func isCode(err error, code string) bool {

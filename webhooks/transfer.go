@@ -426,12 +426,8 @@ func (t *Transfers) removeAgent(ctx context.Context, rec TransferRecord) error {
 	var err error
 	for attempt := range t.cfg.CloseAttempts {
 		if attempt > 0 {
-			timer := time.NewTimer(wait)
-			select {
-			case <-ctx.Done():
-				timer.Stop()
+			if pause(ctx, wait) != nil {
 				return err
-			case <-timer.C:
 			}
 			wait *= 2
 		}
