@@ -58,6 +58,17 @@ type ParkRecord struct {
 	InviteUnknown bool `json:"inviteUnknown,omitempty"`
 }
 
+// parkID names one park for the task its unpark makes (unparkIDAttribute):
+// the SID of the agent participant who parked, or, for a park put back
+// after its unpark's task was canceled (no agent), the time it was put
+// back. Both stay the same for every attempt to end that park.
+func (r ParkRecord) parkID() string {
+	if r.ParticipantSid != "" {
+		return r.ParticipantSid
+	}
+	return "parked:" + r.ParkedAt.UTC().Format(time.RFC3339Nano)
+}
+
 // IsParked reports whether conversation attributes (JSON text) hold a park
 // record. Features that act on idle conversations (the inactivity timeout)
 // must leave a parked conversation alone.

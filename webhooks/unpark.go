@@ -268,7 +268,7 @@ func (p *Parks) inviteRouting(rec ParkRecord, reason string, sameWorker bool) ma
 	// a declined warm one would cancel it). Its routing keys stay, so the
 	// task routes through its workflow as the parked one did.
 	delete(attrs, TransferTaskKey)
-	attrs[unparkIDAttribute] = rec.ParticipantSid
+	attrs[unparkIDAttribute] = rec.parkID()
 	attrs["originalRouting"] = map[string]any{
 		"queueName": rec.QueueName,
 		"queueSid":  rec.QueueSid,
@@ -288,10 +288,10 @@ func (p *Parks) inviteRouting(rec ParkRecord, reason string, sameWorker bool) ma
 	return map[string]any{"properties": props}
 }
 
-// unparkIDAttribute marks the task an unpark makes with the park it ends:
-// the SID of the agent participant who parked, unique to one park (a
-// resumed conversation gets a new participant) and the same for every
-// attempt to end it, so an invite whose answer was lost is found by the
+// unparkIDAttribute marks the task an unpark makes with the park it ends
+// (parkID: the SID of the agent participant who parked), unique to one
+// park (a resumed conversation gets a new participant) and the same for
+// every attempt to end it, so an invite whose answer was lost is found by the
 // next attempt, the sweeper and the task.canceled event alike. Tasks made
 // before this carried the SID of the unpark webhook the unpark deleted;
 // inviteMade still recognises those.
@@ -312,7 +312,7 @@ func (p *Parks) inviteMade(ctx context.Context, rec ParkRecord, legacyIDs ...str
 		p.log.WarnContext(ctx, "unpark: could not check whether an invite was made", "conversationSid", rec.ConversationSid, "err", err)
 		return "", false, err
 	}
-	ids := append([]string{rec.ParticipantSid}, legacyIDs...)
+	ids := append([]string{rec.parkID()}, legacyIDs...)
 	for _, inv := range invs {
 		id, _ := inv.TaskAttributes[unparkIDAttribute].(string)
 		if id != "" && slices.Contains(ids, id) {

@@ -121,6 +121,12 @@ func TestInviteRouting(t *testing.T) {
 	assert.Equal(t, map[string]any{"queueName": "Support", "queueSid": rec.QueueSid, "workerSid": rec.WorkerSid, "reason": "scheduled"}, attrs["originalRouting"])
 	assert.Equal(t, "Ada", attrs["customerName"])
 	assert.Equal(t, rec.ParticipantSid, attrs["flexhooksUnparkId"], "the park it ends")
+
+	reparked := testRecord()
+	reparked.ParticipantSid = "" // put back after its unpark's task was canceled
+	reparked.ParkedAt = time.Date(2026, 12, 4, 10, 0, 0, 0, time.UTC)
+	id := p.inviteRouting(reparked, UnparkByCustomer, false)["properties"].(map[string]any)["attributes"].(map[string]any)["flexhooksUnparkId"]
+	assert.Equal(t, "parked:2026-12-04T10:00:00Z", id, "a park with no agent is named by when it was put back: never empty, or its task would not be known for an unpark's")
 	assert.NotContains(t, rec.TaskAttributes, "originalRouting", "the record's attributes are not modified")
 
 	same := p.inviteRouting(rec, UnparkByAgent, true)["properties"].(map[string]any)
