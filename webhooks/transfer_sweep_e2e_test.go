@@ -74,6 +74,26 @@ func TestColdTransferLostInviteHealedBySweep(t *testing.T) {
 	assert.Empty(t, e2etest.Repaired(w.Sweep(0, false)), "nothing left to repair")
 }
 
+// Case 4 when the target accepts before any sweep: the accept removes the
+// transferring agent itself (the claim it releases is the sweeper's only
+// way to the transfer).
+func TestColdTransferLostInviteHealedByTheAccept(t *testing.T) {
+	w := startTransferWorld(t, 1)
+	c := w.acceptedChat("+15557100003")
+	bob := w.workerSid("bob")
+	w.brokenColdTransfer(t, c, bob)
+	require.Equal(t, []string{"alice"}, w.state().identities(c.Conversation), "the transfer failed before alice left")
+
+	assert.Equal(t, bob, w.AcceptReservation(w.transferTaskOf(t, c.Conversation)))
+	w.Settle()
+	st := w.state()
+	assert.Equal(t, []string{"bob"}, st.identities(c.Conversation), "alice left when bob accepted")
+	origStatus, _ := st.task(c.Task)
+	assert.Equal(t, "completed", origStatus)
+	assert.Equal(t, 0, st.syncItems(webhooks.TransferClaimMap))
+	assert.Empty(t, e2etest.Repaired(w.Sweep(0, false)), "nothing left to repair")
+}
+
 // Case 4's retry: the agent sends the transfer again and gets the one that
 // exists, finished; no second task.
 func TestColdTransferLostInviteRetryFindsIt(t *testing.T) {

@@ -38,7 +38,14 @@ func (t *Transfers) onAccepted(ctx context.Context, ev TaskRouterEvent) error {
 		}
 		if p, _ := pendingTransfer(conv.Attributes); p == nil || p.ID != rec.ID {
 			// Done at transfer time but for the claim, which a cold
-			// transfer holds until its target accepts (see Transfer).
+			// transfer holds until its target accepts (see Transfer),
+			// unless the invite's answer was lost and the transfer failed
+			// before the agent left: then the agent leaves now, as no
+			// sweep can tell this transfer's task from others' once its
+			// claim is gone.
+			if err := t.removeLeftAgent(ctx, csid, *rec); err != nil {
+				return err
+			}
 			return t.releaseClaim(ctx, csid, rec.ID)
 		}
 	}
@@ -50,6 +57,27 @@ func (t *Transfers) onAccepted(ctx context.Context, ev TaskRouterEvent) error {
 		}
 	}
 	return t.finish(ctx, csid, rec.ID)
+}
+
+// removeLeftAgent closes the transferring agent's participant of a cold
+// transfer whose target accepted, when it is still on the channel: one
+// Flex list per cold transfer's accept.
+func (t *Transfers) removeLeftAgent(ctx context.Context, csid string, rec TransferRecord) error {
+	if !rec.RemoveTransferringAgent {
+		return nil
+	}
+	parts, err := t.tw.ListInteractionParticipants(ctx, rec.InteractionSid, rec.ChannelSid)
+	if err != nil {
+		return err // the transfer sweep finds the agent still in
+	}
+	for _, p := range parts {
+		if p.Sid == rec.ParticipantSid && t.confirmed(ctx, csid, rec) {
+			if err := t.tw.UpdateInteractionParticipantStatus(ctx, rec.InteractionSid, rec.ChannelSid, rec.ParticipantSid, rec.CloseWith); err != nil && !isNotFound(err) {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // onDeclined handles a reservation rejected or timed out. A warm transfer
