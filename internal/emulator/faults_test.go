@@ -51,8 +51,8 @@ func TestSeededFaultsReplayAcrossRuns(t *testing.T) {
 func TestCallShapeBlanksWhatDiffersBetweenRuns(t *testing.T) {
 	for path, want := range map[string]string{
 		"/v1/Conversations/CH0123456789abcdef0123456789abcdef/Webhooks": "/v1/Conversations/*/Webhooks",
-		"/v1/Services/default/Maps/flexhooks_parks_a/Items/lock%3Ax":   "/v1/Services/default/Maps/flexhooks_parks*/Items/lock%3Ax",
-		"/v1/Services/default/Maps/flexhooks_inactivity_3f":            "/v1/Services/default/Maps/flexhooks_inactivity*",
+		"/v1/Services/default/Maps/flexhooks_parks_a/Items/lock%3Ax":    "/v1/Services/default/Maps/flexhooks_parks*/Items/lock%3Ax",
+		"/v1/Services/default/Maps/flexhooks_inactivity_3f":             "/v1/Services/default/Maps/flexhooks_inactivity*",
 		"/v1/Services/default/Maps/flexhooks_counters":                  "/v1/Services/default/Maps/flexhooks_counters",
 	} {
 		assert.Equal(t, want, callShape(path), path)
