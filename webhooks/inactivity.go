@@ -89,6 +89,9 @@ type InactivityConfig struct {
 	// the close, is waited for before the webhook answers, and cannot fail
 	// the close.
 	Closing func(ctx context.Context, conversationSid string)
+	// Records, when set, is asked by the sweep whether the interaction
+	// record saw each close it finds done (inactivity_record_close.go).
+	Records InactivityRecords
 }
 
 // InactivityTwilio is every Twilio operation the inactivity timeout uses.

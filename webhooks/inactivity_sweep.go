@@ -99,6 +99,11 @@ func (s inactivitySweep) inspect(ctx context.Context, run *SweepRun, c inactivit
 		return err
 	}
 	if ep.act == actNone {
+		if ep.closed {
+			if kept, err := s.recordClose(ctx, run, c); kept || err != nil {
+				return err // the claim stays until the record shows the close
+			}
+		}
 		// Done, or nothing to do: the claim has served (a late duplicate
 		// delivery finds the conversation's state moved on).
 		if !run.DryRun {
@@ -137,6 +142,7 @@ type inactivityEpisode struct {
 	act      inactivityAction
 	notified bool
 	why      string
+	closed   bool // the conversation is closed (or gone)
 }
 
 func (ep inactivityEpisode) kind() string {
@@ -165,7 +171,7 @@ func (in *Inactivity) readEpisode(ctx context.Context, csid string, at time.Time
 		func() { park, parkErr = in.parkClaims.fetch(ctx, in.tw, ParkClaimMap, csid) },
 	)
 	if isNotFound(convErr) || (convErr == nil && ep.conv.State == "closed") {
-		ep.why = "conversation closed"
+		ep.why, ep.closed = "conversation closed", true
 		return ep, nil
 	}
 	if err := firstErr(convErr, msgErr, ignoreNotFound(recErr)); err != nil {

@@ -7,13 +7,16 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	flexapi "github.com/twilio/twilio-go/rest/flex/v1"
 
+	"github.com/flexhooks/flexhooks/internal/config"
 	"github.com/flexhooks/flexhooks/internal/e2etest"
 	"github.com/flexhooks/flexhooks/internal/emulator"
+	"github.com/flexhooks/flexhooks/internal/isoduration"
 	"github.com/flexhooks/flexhooks/webhooks"
 )
 
@@ -261,4 +264,36 @@ func recordSweepCost(t *testing.T, w *recordsWorld, listed bool) {
 		"one record read per conversation in flight; the parked one's conversation: closed or parked?")
 	delete(want, "task reads")
 	assert.Equal(t, want, minus(w.sweepCalls(), parkShare(4)), "a task's conversation is read from it once")
+}
+
+// The inactivity timeout closes a conversation while every record write
+// fails: the close's mark, the task's end and the close event's write are
+// all lost, and once TaskRouter has let the ended task go (five minutes)
+// the records' own sweep has nothing to find it by. The inactivity sweep,
+// whose claim of the episode is still held, asks the record whether it saw
+// the close: it did not, so the sweep records it, Closed Abandoned at the
+// closing notice's time, and lets the claim go only on the sweep after.
+func TestInactivitySweepClosesTheRecordThatMissedTheClose(t *testing.T) {
+	w := startRecords(t, recordsOptions{configure: func(c *config.Config) {
+		c.InactivityTimeout = isoduration.Duration(30 * time.Minute)
+		c.InactivityMessage = closingText
+	}})
+	csid, _, _ := w.contacted("+15556000030", "sms", "PT1M") // the timer is due at 1860 s
+	w.Advance("PT28M")
+	w.Faults(recordWritesFail())
+	w.Advance("PT2M")
+	w.Faults()
+	require.Equal(t, "closed", w.conversationState(csid))
+	require.Equal(t, webhooks.StateWorkInProgress, w.interaction(csid, w.supervisor()).State, "every write of the close was lost")
+
+	w.Advance("PT6M") // TaskRouter has deleted the ended task
+	rep := w.Sweep(0, false)
+	assert.Equal(t, []string{webhooks.RepairRecordCloseUnseen}, e2etest.Repaired(rep))
+	v := w.interaction(csid, w.supervisor())
+	assert.Equal(t, webhooks.StateClosedAbandoned, v.State)
+	require.NotNil(t, v.ClosedAt)
+	assert.Equal(t, w.at(1860), *v.ClosedAt, "closed when the closing notice went out")
+
+	assert.Empty(t, e2etest.Repaired(w.Sweep(0, false)), "the record has the close: nothing more")
+	assert.Empty(t, w.syncItems(webhooks.InactivityClaimMap), "the episode's claim is let go")
 }

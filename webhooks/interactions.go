@@ -398,6 +398,33 @@ func (in *Interactions) Abandoned(ctx context.Context, conversationSid string) {
 	in.gap(ctx, conversationSid, "inactivity close", err)
 }
 
+// CloseUnseen reports whether the conversation has a record that does not
+// show it closed (InactivityRecords).
+func (in *Interactions) CloseUnseen(ctx context.Context, conversationSid string) (bool, error) {
+	rec, _, err := in.load(ctx, conversationSid)
+	if isNotFound(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return rec.ClosedAt.IsZero(), nil
+}
+
+// RecordClose records a close the inactivity sweep found done whose event
+// the record missed (InactivityRecords): at is a bound, kept only while
+// the record knows no close time, and abandoned marks the timeout's close.
+func (in *Interactions) RecordClose(ctx context.Context, conversationSid string, at time.Time, abandoned bool) error {
+	_, err := in.update(ctx, conversationSid, nil, func(r *InteractionRecord) bool {
+		changed := abandoned && r.recordCloseKind(closeAbandoned, time.Time{})
+		return r.ClosedAt.IsZero() && r.recordClosed(at) || changed
+	})
+	if isNotFound(err) {
+		return nil
+	}
+	return err
+}
+
 // OnOpened registers fn to run when this replica opens a record (a new
 // conversation's first task event), after the record is stored: how
 // persistent chat links a returning customer's new conversation before an

@@ -27,9 +27,12 @@ func inactivityRoutes(cfg config.Config, tw *twilio.Client, events *webhooks.Tas
 		return &webhooks.InactivityResult{ConversationSid: ev.ConversationSid, Action: webhooks.InactivityIgnored}, nil
 	}
 	if inactivityEnabled(cfg) {
-		var closing func(context.Context, string)
+		var (
+			closing func(context.Context, string)
+			seen    webhooks.InactivityRecords
+		)
 		if records != nil {
-			closing = records.Abandoned
+			closing, seen = records.Abandoned, records
 		}
 		in := webhooks.NewInactivity(tw.Operations(cfg.SyncServiceSID), webhooks.InactivityConfig{
 			TimeoutFor:         cfg.InactivityTimeoutFor,
@@ -38,6 +41,7 @@ func inactivityRoutes(cfg config.Config, tw *twilio.Client, events *webhooks.Tas
 			WarningMessage:     cfg.InactivityWarningMessage,
 			WhatsAppContentSid: cfg.InactivityWhatsAppContentSID,
 			Closing:            closing,
+			Records:            seen,
 		}, log)
 		events.On("reservation.accepted", in.OnReservationAccepted)
 		handle = in.StateUpdated
