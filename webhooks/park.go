@@ -489,6 +489,11 @@ func (p *Parks) checkPark(ctx context.Context, caller flexhooks.Caller, rec *Par
 	if rec.QueueSid != "" {
 		fns = append(fns, func() { _, queueErr = p.tw.FetchQueue(ctx, p.cfg.WorkspaceSid, rec.QueueSid) })
 	}
+	var back Workflow
+	transferred := isTransferTask(rec.TaskAttributes)
+	if transferred && p.cfg.DefaultWorkflowSid == "" {
+		fns = append(fns, func() { back, _ = p.tw.FindWorkflow(ctx, p.cfg.WorkspaceSid, DefaultWorkflowName) })
+	}
 	parallel(fns...)
 	if convErr != nil {
 		return conv, nil, conversationError(rec.ConversationSid, convErr)
@@ -503,6 +508,9 @@ func (p *Parks) checkPark(ctx context.Context, caller flexhooks.Caller, rec *Par
 	rec.WorkerSid, rec.TaskSid = agent.WorkerSid, cmp.Or(rec.TaskSid, agent.TaskSid)
 	if err := routeExists("workflowSid", "workflow", rec.WorkflowSid, flowErr); err != nil {
 		return conv, nil, err
+	}
+	if transferred {
+		rec.WorkflowSid = cmp.Or(p.cfg.DefaultWorkflowSid, back.Sid, rec.WorkflowSid)
 	}
 	return conv, hooks, routeExists("queueSid", "task queue", rec.QueueSid, queueErr)
 }

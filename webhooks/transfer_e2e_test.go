@@ -797,12 +797,48 @@ func TestUnparkOfATransferredConversationCarriesNoTransfer(t *testing.T) {
 	w.Settle()
 
 	var unparked map[string]any
+	var workflow, taskSid string
 	for _, task := range pw.state().TaskRouter.Workspaces[0].Tasks {
 		if task.Attributes["conversationSid"] == c.Conversation && task.Attributes["flexhooksUnparkId"] != nil {
-			unparked = task.Attributes
+			unparked, workflow, taskSid = task.Attributes, task.WorkflowSid, task.Sid
 		}
 	}
 	require.NotNil(t, unparked, "the customer's message made an unpark task")
-	assert.NotContains(t, unparked, webhooks.TransferTaskKey)
-	assert.Equal(t, "worker", unparked["transferTargetType"], "routing keys stay: the task routes as the parked one did")
+	for _, k := range []string{webhooks.TransferTaskKey, "transferTargetType", "transferTargetSid", "transferQueueName", "workerSidsInConversation"} {
+		assert.NotContains(t, unparked, k, "the transfer's routing does not ride along")
+	}
+	assert.Equal(t, w.Seeded.DefaultWorkflowSID, workflow, "routed back as any parked conversation, not as the transfer")
+	assert.Equal(t, bob, unparked["originalRouting"].(map[string]any)["workerSid"])
+	assert.Equal(t, bob, w.PendingReservation(taskSid), "offered to the agent who parked it")
+}
+
+// A conversation transferred to a queue, then parked by the agent who took
+// it: the transferring agent is long gone. The customer's message must
+// reach an agent even when the only one free is that transferring agent,
+// whom the transfer's routing (the queue minus the workers then in the
+// conversation) would have kept out for good.
+func TestUnparkOfAQueueTransferReachesTheTransferringAgent(t *testing.T) {
+	w := startTransferWorld(t, 1)
+	c := w.acceptedChat("+15557000071")
+	status, body := w.Post(w.Services[0], "/transfer", c.AgentToken, c.form(queueSid(t, w.World, "Everyone")))
+	require.Equal(t, http.StatusOK, status, "%v", body)
+	target := w.AcceptReservation(body["taskSid"].(string))
+	require.NotEqual(t, c.AgentWorker, target)
+
+	pw := &world{World: w.World, t: t, services: w.Services}
+	tok, _ := w.Token(target)
+	status, body = w.Post(w.Services[0], "/park-interaction", tok, pw.parkForm(c.Conversation, target))
+	require.Equal(t, http.StatusOK, status, "%v", body)
+	for _, name := range []string{"bob", "carol", "dave"} { // everyone but the transferring agent is away
+		if _, sid := w.Token(name); sid != c.AgentWorker {
+			setActivity(t, w.World, sid, "Offline")
+		}
+	}
+	w.Inbound("+15557000071", "sms", "I'm back")
+	w.Settle()
+	w.Advance("PT61S") // the parking agent's turn (the workflow's first target) times out
+	w.Settle()
+	v := pw.view(c.Conversation, target)
+	task := liveTask(t, v)
+	assert.Equal(t, c.AgentWorker, w.PendingReservation(task.Sid), "offered to the one agent available")
 }

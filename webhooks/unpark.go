@@ -263,11 +263,16 @@ func (p *Parks) inviteRouting(rec ParkRecord, reason string, sameWorker bool) ma
 	if attrs == nil {
 		attrs = map[string]any{}
 	}
-	// A parked transfer task's record must not ride along: the transfer's
-	// event handlers would take the unpark's task for that transfer's (and
-	// a declined warm one would cancel it). Its routing keys stay, so the
-	// task routes through its workflow as the parked one did.
-	delete(attrs, TransferTaskKey)
+	// A parked transfer's task routes back as any parked conversation
+	// does (the park chose the default workflow for it): neither the
+	// transfer's record (its event handlers would take the unpark's task
+	// for that transfer's, and a declined warm one would cancel it) nor its
+	// routing keys ride along. Those would route the customer as that
+	// transfer did, to its target alone or to its queue minus the workers
+	// in the conversation then, and never to the agent who parked.
+	for _, k := range transferRoutingKeys {
+		delete(attrs, k)
+	}
 	attrs[unparkIDAttribute] = rec.parkID()
 	attrs["originalRouting"] = map[string]any{
 		"queueName": rec.QueueName,
@@ -286,6 +291,16 @@ func (p *Parks) inviteRouting(rec ParkRecord, reason string, sameWorker bool) ma
 		props["queue_sid"] = rec.QueueSid
 	}
 	return map[string]any{"properties": props}
+}
+
+// transferRoutingKeys are the task attributes a transfer's task routes by
+// (the Chat Transfer workflow's, as flex-project-template sets them) and
+// flexhooks' own record of the transfer.
+var transferRoutingKeys = []string{TransferTaskKey, "transferTargetType", "transferTargetSid", "transferQueueName", "workerSidsInConversation"}
+
+// isTransferTask reports whether task attributes are a transfer's task.
+func isTransferTask(attrs map[string]any) bool {
+	return attrs[TransferTaskKey] != nil || attrs["transferTargetType"] != nil
 }
 
 // unparkIDAttribute marks the task an unpark makes with the park it ends

@@ -7,6 +7,7 @@ import (
 	"github.com/stretchr/testify/require"
 	conversations "github.com/twilio/twilio-go/rest/conversations/v1"
 	syncv1 "github.com/twilio/twilio-go/rest/sync/v1"
+	taskrouterapi "github.com/twilio/twilio-go/rest/taskrouter/v1"
 
 	"github.com/flexhooks/flexhooks/internal/e2etest"
 	"github.com/flexhooks/flexhooks/internal/emulator/flex"
@@ -160,4 +161,28 @@ func (w *world) createSyncMap(name string) {
 	w.t.Helper()
 	_, err := w.Twilio.SyncV1.CreateSyncMap("default", (&syncv1.CreateSyncMapParams{}).SetUniqueName(name))
 	require.NoError(w.t, err)
+}
+
+// setActivity moves a worker to the named activity (Available, Offline…)
+// through the TaskRouter API, as the agent's Flex UI does.
+func setActivity(t testing.TB, w *e2etest.World, workerSid, activity string) {
+	t.Helper()
+	acts, err := w.Twilio.TaskrouterV1.ListActivity(w.Seeded.WorkspaceSID,
+		(&taskrouterapi.ListActivityParams{}).SetFriendlyName(activity))
+	require.NoError(t, err)
+	require.Len(t, acts, 1, "activity %s", activity)
+	_, err = w.Twilio.TaskrouterV1.UpdateWorker(w.Seeded.WorkspaceSID, workerSid,
+		(&taskrouterapi.UpdateWorkerParams{}).SetActivitySid(*acts[0].Sid))
+	require.NoError(t, err)
+	w.Settle()
+}
+
+// queueSid is the SID of the seeded task queue of that name.
+func queueSid(t testing.TB, w *e2etest.World, name string) string {
+	t.Helper()
+	qs, err := w.Twilio.TaskrouterV1.ListTaskQueue(w.Seeded.WorkspaceSID,
+		(&taskrouterapi.ListTaskQueueParams{}).SetFriendlyName(name))
+	require.NoError(t, err)
+	require.Len(t, qs, 1, "queue %s", name)
+	return *qs[0].Sid
 }
