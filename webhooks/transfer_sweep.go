@@ -30,6 +30,10 @@ const (
 	// A claim whose invite does not exist, seen for the sweeper's grace: a
 	// transfer that failed before or at its invite and could not release.
 	RepairTransferClaimOrphaned = "transfer_claim_orphaned"
+	// A warm transfer's task routes but the conversation's attributes lack
+	// its pending record, seen for the sweeper's grace: the transfer's
+	// writes of it failed. Without it the agent cannot cancel the transfer.
+	RepairTransferRecordMissing = "transfer_record_missing"
 )
 
 // SweepStep is what the sweeper runs for transfers.
@@ -70,8 +74,9 @@ func (s transferSweep) inspect(ctx context.Context, run *SweepRun, it SyncItem) 
 	if err != nil || d.kind == "" {
 		return err
 	}
-	if d.kind == RepairTransferClaimOrphaned {
-		// A transfer between its claim and its invite looks the same.
+	if d.kind == RepairTransferClaimOrphaned || d.kind == RepairTransferRecordMissing {
+		// A transfer between its claim and its invite, or between its
+		// invite and its record, looks the same.
 		seen, err := run.SeenFor(ctx, d.kind, csid+"_"+d.claim.ID)
 		if err != nil || seen < run.Grace() {
 			return err
@@ -88,7 +93,7 @@ func (s transferSweep) inspect(ctx context.Context, run *SweepRun, it SyncItem) 
 		Kind: d.kind, Key: csid, Sids: sids, Detail: d.detail(),
 		Fix: func(ctx context.Context) error { return s.t.repairTransfer(ctx, csid, d) },
 	})
-	if d.kind == RepairTransferClaimOrphaned {
+	if d.kind == RepairTransferClaimOrphaned || d.kind == RepairTransferRecordMissing {
 		run.Forget(ctx, d.kind, csid+"_"+d.claim.ID)
 	}
 	return nil
@@ -102,6 +107,8 @@ func (d transferDiagnosis) detail() string {
 		return "a cold transfer's task is " + d.status + " but the transferring agent is still in"
 	case RepairTransferClaimEnded:
 		return "the transfer's task is " + d.status + " but its claim was not released"
+	case RepairTransferRecordMissing:
+		return "a warm transfer's task is " + d.status + " but the conversation's attributes lack its pending record"
 	default:
 		return "a transfer claim without an invite"
 	}
@@ -157,8 +164,46 @@ func (t *Transfers) diagnose(ctx context.Context, it SyncItem) (transferDiagnosi
 		d.kind = RepairTransferAgentNotRemoved
 	case !routing:
 		d.kind = RepairTransferClaimEnded
+	case !cold && claimVouches(d.claim, *d.rec):
+		missing, err := t.recordMissing(ctx, it.Key, d.rec.ID)
+		if err != nil {
+			return d, err
+		}
+		if missing {
+			d.kind = RepairTransferRecordMissing
+		}
 	}
 	return d, nil
+}
+
+// recordMissing reports whether an open conversation's attributes lack
+// the pending record of transfer id.
+func (t *Transfers) recordMissing(ctx context.Context, csid, id string) (bool, error) {
+	conv, err := t.tw.FetchConversation(ctx, csid)
+	if isNotFound(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	p, _ := pendingTransfer(conv.Attributes)
+	return conv.State != "closed" && (p == nil || p.ID != id), nil
+}
+
+// restoreRecord writes a routing warm transfer's pending record back,
+// then makes sure the transfer still routes: its task changes before the
+// accept's or cancel's handler removes the record, so a record written
+// back while the transfer ended is seen here and removed again, never
+// left to refuse the conversation's next transfer.
+func (t *Transfers) restoreRecord(ctx context.Context, csid string, d transferDiagnosis) error {
+	if err := t.recordPending(ctx, csid, *d.rec); err != nil {
+		return err
+	}
+	task, err := t.tw.FetchTask(ctx, t.cfg.WorkspaceSid, d.inv.TaskSid)
+	if err == nil && (task.AssignmentStatus == "pending" || task.AssignmentStatus == "reserved") {
+		return nil
+	}
+	return errors.Join(ignoreNotFound(err), t.removeRecord(ctx, csid, d.rec.ID))
 }
 
 // claimVouches reports whether a claim confirms the record a task carries
@@ -212,6 +257,9 @@ func (t *Transfers) repairTransfer(ctx context.Context, csid string, planned tra
 	}
 	if d.kind != planned.kind || d.claim.ID != planned.claim.ID {
 		return ErrRepairUnneeded
+	}
+	if d.kind == RepairTransferRecordMissing {
+		return t.restoreRecord(ctx, csid, d)
 	}
 	if d.remove {
 		if err := t.removeAgent(ctx, *d.rec); err != nil {

@@ -2,6 +2,7 @@ package webhooks_test
 
 import (
 	"net/http"
+	"net/url"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -179,4 +180,48 @@ func TestTransferSweepReleasesAnOrphanClaimAfterTheGrace(t *testing.T) {
 	assert.Equal(t, []string{webhooks.RepairTransferClaimOrphaned}, e2etest.Repaired(w.Sweep(0, false)))
 	assert.Equal(t, 0, w.state().syncItems(webhooks.TransferClaimMap))
 	assert.Equal(t, []string{"alice"}, w.state().identities(c.Conversation))
+}
+
+// A warm transfer whose pending record could not be written (both of the
+// transfer's attempts failed) answers 200, and its invite stands; but
+// without the record its agent cannot cancel it, and a plugin sees no
+// transfer pending. Once the sweeper's grace has passed (a live transfer
+// between its invite and its record looks the same), the sweep writes the
+// record back from the task's copy, which the claim vouches for; the
+// agent's cancel then works and ends it cleanly.
+func TestSweepRestoresAWarmTransfersLostRecord(t *testing.T) {
+	w := startTransferWorld(t, 1)
+	c := w.acceptedChat("+15557100009")
+	bob := w.workerSid("bob")
+	setActivity(t, w.World, bob, "Offline") // the offer waits for bob: no reservation times out
+	w.Faults(emulator.Fault{Host: "conversations.twilio.com", Method: "POST", Path: `^/v1/Conversations/CH[0-9a-f]+$`, Status: 500, Times: 2})
+	status, body := w.Post(w.Services[0], "/transfer", c.AgentToken, c.form(bob, "mode", "warm"))
+	w.Faults()
+	require.Equal(t, http.StatusOK, status, "%v", body)
+	require.Equal(t, true, body["pending"])
+	require.Nil(t, w.pending(t, c.Conversation), "both writes of the record failed")
+	cancel := func() (int, map[string]any) {
+		return w.Post(w.Services[0], "/transfer/cancel", c.AgentToken, url.Values{"conversationSid": {c.Conversation}})
+	}
+	status, _ = cancel()
+	require.Equal(t, http.StatusConflict, status, "without its record the transfer cannot be canceled")
+
+	assert.Empty(t, e2etest.Repaired(w.Sweep(0, false)), "within the grace it could be a transfer writing its record")
+	w.Advance("PT3M")
+	rep := w.Sweep(0, false)
+	assert.Equal(t, []string{webhooks.RepairTransferRecordMissing}, e2etest.Repaired(rep), "%+v", rep)
+	rec := w.pending(t, c.Conversation)
+	require.NotNil(t, rec, "the record is back")
+	assert.Equal(t, body["transferId"], rec["id"])
+	assert.Empty(t, e2etest.Repaired(w.Sweep(0, false)), "nothing more to do")
+
+	status, body = cancel()
+	require.Equal(t, http.StatusOK, status, "%v", body)
+	w.Settle()
+	st := w.state()
+	taskStatus, _ := st.task(body["taskSid"].(string))
+	assert.Equal(t, "canceled", taskStatus)
+	assert.Nil(t, w.pending(t, c.Conversation))
+	assert.Zero(t, st.syncItems(webhooks.TransferClaimMap), "the claim is released")
+	assert.Equal(t, []string{"alice"}, st.identities(c.Conversation))
 }
