@@ -12,6 +12,10 @@ import (
 	"github.com/flexhooks/flexhooks"
 )
 
+// DefaultTransferClaimTTL outlives a transfer's task: TaskRouter's default
+// task timeout (24 hours) and an hour more (TransferConfig.ClaimTTL).
+const DefaultTransferClaimTTL = 25 * time.Hour
+
 // TransferConfig is the part of the service configuration transfers use.
 type TransferConfig struct {
 	// WorkspaceSid is the Flex TaskRouter workspace.
@@ -19,10 +23,16 @@ type TransferConfig struct {
 	// WorkflowSid is the "Chat Transfer" workflow every transfer invite
 	// routes through (TWILIO_FLEX_CHAT_TRANSFER_WORKFLOW_SID).
 	WorkflowSid string
-	// ClaimTTL bounds how long a transfer claim lives, so that a crash
-	// between a claim and its release blocks a conversation's transfers
-	// for no longer. A pending warm transfer is guarded by its record in
-	// the conversation attributes beyond it. Default 10 minutes.
+	// ClaimTTL bounds how long a transfer claim lives. The claim is what
+	// vouches for a transfer until its task is accepted or canceled (the
+	// agent's removal on accept, the agent's cancel), so it must outlive
+	// the task: TaskRouter keeps an unassigned task for its timeout, 24
+	// hours unless the workflow says otherwise (the Task resource's
+	// Timeout, twilio_taskrouter_v1.json), and a warm transfer to a queue
+	// nobody takes waits that long. A crash between a claim and its invite
+	// is the sweeper's to release (transfer_claim_orphaned, after its
+	// grace), a claim whose task ended unseen too (transfer_claim_ended);
+	// the TTL is the last resort. Default 25 hours.
 	ClaimTTL time.Duration
 	// CloseAttempts is how many times a cold transfer tries to remove the
 	// transferring agent once the invite exists. Default 3.
@@ -50,7 +60,7 @@ func NewTransfers(tw TransferTwilio, cfg TransferConfig, log *slog.Logger) *Tran
 		log = slog.New(slog.DiscardHandler)
 	}
 	if cfg.ClaimTTL <= 0 {
-		cfg.ClaimTTL = 10 * time.Minute
+		cfg.ClaimTTL = DefaultTransferClaimTTL
 	}
 	if cfg.CloseAttempts <= 0 {
 		cfg.CloseAttempts = 3

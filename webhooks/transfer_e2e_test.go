@@ -842,3 +842,34 @@ func TestUnparkOfAQueueTransferReachesTheTransferringAgent(t *testing.T) {
 	task := liveTask(t, v)
 	assert.Equal(t, c.AgentWorker, w.PendingReservation(task.Sid), "offered to the one agent available")
 }
+
+// A warm transfer to a queue nobody takes for an hour is still the
+// transfer it was: its claim outlives the wait (TaskRouter keeps the task
+// 24 hours), so the target who finally accepts has the transferring agent
+// removed, and the transferring agent may cancel a second one.
+func TestWarmTransferWaitingAnHourStillEnds(t *testing.T) {
+	w := startTransferWorld(t, 1)
+	c := w.acceptedChat("+15557000072")
+	everyone := queueSid(t, w.World, "Everyone")
+	away := []string{w.workerSid("bob"), w.workerSid("carol"), w.workerSid("dave")}
+	for _, sid := range away {
+		setActivity(t, w.World, sid, "Offline")
+	}
+	status, body := w.Post(w.Services[0], "/transfer", c.AgentToken, c.form(everyone, "mode", "warm", "removeTransferringAgent", "true"))
+	require.Equal(t, http.StatusOK, status, "%v", body)
+	w.Advance("PT1H")
+	setActivity(t, w.World, away[0], "Available")
+	require.Equal(t, away[0], w.AcceptReservation(body["taskSid"].(string)))
+	assert.Equal(t, []string{"bob"}, w.state().identities(c.Conversation), "the transferring agent was removed on accept")
+
+	bob, _ := w.Token("bob")
+	setActivity(t, w.World, away[0], "Offline")
+	form := transferForm((&world{World: w.World, t: t, services: w.Services}).parkForm(c.Conversation, away[0]))
+	form.Set("mode", "warm")
+	status, body = w.Post(w.Services[0], "/transfer", bob, form)
+	require.Equal(t, http.StatusOK, status, "%v", body)
+	w.Advance("PT1H")
+	bob, _ = w.Token("bob") // a fresh Flex token: the first has expired
+	status, body = w.Post(w.Services[0], "/transfer/cancel", bob, url.Values{"conversationSid": {c.Conversation}})
+	assert.Equal(t, http.StatusOK, status, "the transferring agent cancels an hour later: %v", body)
+}
