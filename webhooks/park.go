@@ -506,6 +506,11 @@ func (p *Parks) checkPark(ctx context.Context, caller flexhooks.Caller, rec *Par
 		return conv, nil, flexhooks.Errorf(flexhooks.EFORBIDDEN, "participant %s is worker %s's, not %s's", agent.Sid, agent.WorkerSid, rec.WorkerSid)
 	}
 	rec.WorkerSid, rec.TaskSid = agent.WorkerSid, cmp.Or(rec.TaskSid, agent.TaskSid)
+	if t, _ := pendingTransfer(conv.Attributes); t != nil {
+		// Its task still routes: parked, the conversation would gain the
+		// transfer's target and the customer's next message a second task.
+		return conv, nil, flexhooks.Errorf(flexhooks.ECONFLICT, "a transfer of conversation %s to %s is pending; cancel it before parking", rec.ConversationSid, t.describe())
+	}
 	if err := routeExists("workflowSid", "workflow", rec.WorkflowSid, flowErr); err != nil {
 		return conv, nil, err
 	}

@@ -873,3 +873,28 @@ func TestWarmTransferWaitingAnHourStillEnds(t *testing.T) {
 	status, body = w.Post(w.Services[0], "/transfer/cancel", bob, url.Values{"conversationSid": {c.Conversation}})
 	assert.Equal(t, http.StatusOK, status, "the transferring agent cancels an hour later: %v", body)
 }
+
+// Parking a conversation whose warm transfer is pending is refused: the
+// transfer's task still routes, so the conversation would gain its target
+// while parked and the customer's next message a second task. Nothing
+// changes; once the transfer is canceled, the park goes through.
+func TestParkRefusedWhileATransferIsPending(t *testing.T) {
+	w := startTransferWorld(t, 1)
+	c := w.acceptedChat("+15557000073")
+	status, body := w.Post(w.Services[0], "/transfer", c.AgentToken, c.form(w.workerSid("bob"), "mode", "warm"))
+	require.Equal(t, http.StatusOK, status, "%v", body)
+	w.Settle()
+
+	pw := &world{World: w.World, t: t, services: w.Services}
+	form := pw.parkForm(c.Conversation, c.AgentWorker)
+	before := pw.view(c.Conversation, c.AgentWorker)
+	status, body = w.Post(w.Services[0], "/park-interaction", c.AgentToken, pw.cloneForm(form))
+	assert.Equal(t, http.StatusConflict, status, "%v", body)
+	assert.Equal(t, before, pw.view(c.Conversation, c.AgentWorker), "a refused park changes nothing")
+
+	status, body = w.Post(w.Services[0], "/transfer/cancel", c.AgentToken, url.Values{"conversationSid": {c.Conversation}})
+	require.Equal(t, http.StatusOK, status, "%v", body)
+	w.Settle()
+	status, body = w.Post(w.Services[0], "/park-interaction", c.AgentToken, pw.cloneForm(form))
+	assert.Equal(t, http.StatusOK, status, "%v", body)
+}
