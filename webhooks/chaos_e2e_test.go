@@ -1,15 +1,23 @@
 package webhooks_test
 
 import (
+	"encoding/json"
+	"fmt"
 	"math/rand/v2"
+	"net/http"
 	"net/url"
 	"os"
+	"slices"
 	"strconv"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	conversationsapi "github.com/twilio/twilio-go/rest/conversations/v1"
 
+	"github.com/flexhooks/flexhooks/internal/config"
 	"github.com/flexhooks/flexhooks/internal/e2etest"
+	"github.com/flexhooks/flexhooks/webhooks"
 )
 
 // chaosFaults fail about one Twilio call in five on every product parks,
@@ -59,16 +67,20 @@ var chaosChannels = []struct{ prefix, channel string }{
 }
 
 // TestChaosHeals plays, for each seed, rounds of parks, customer messages,
-// agents' unparks and cold transfers over two replicas with a fifth of
-// Twilio's calls failing, agents retrying a failed request once as a
-// person would; between rounds, with the faults off, the agents accept
-// what is offered to them. Then every conversation is left idle past its
-// inactivity timeout, the faults still on, and the sweeper runs. Every
-// customer must then be parked (claim, key and exactly one way back),
-// closed by the inactivity timeout (nothing of a park left), or served by
-// exactly one live task: never stranded, never two tasks. Last, each
-// customer writes once more and must be served by exactly one task, with
-// no park left behind.
+// agents' unparks, cold and warm transfers and their cancels over two
+// replicas with a fifth of Twilio's calls failing, agents retrying a failed
+// request once as a person would, and the sweeper running once a minute as
+// `flexhooks serve` does, the faults on. Between rounds, with the faults
+// off, the agents accept what is offered to them, or decline one offer in
+// four. Then every conversation is left idle past its inactivity timeout,
+// the faults still on, and the sweeper runs. Every customer must then be
+// parked (claim, key and exactly one way back), closed by the inactivity
+// timeout (nothing of a park left), or served by exactly one live task:
+// never stranded, never two tasks; the attribute each conversation started
+// with is still there; and its interaction record agrees with Twilio (its
+// state, every task TaskRouter holds, accepted and ended as TaskRouter
+// says). Last, each customer writes once more and must be served by
+// exactly one task, with no park left behind and the record following.
 //
 // `make test` plays three seeds; `make chaos` many more.
 func TestChaosHeals(t *testing.T) {
@@ -80,78 +92,145 @@ func TestChaosHeals(t *testing.T) {
 	}
 }
 
+// chaosTally counts what the run did: the agents' requests by route and
+// answer, the offers declined and the sweeper's repairs by kind.
+type chaosTally struct {
+	requests map[string]int
+	declined int
+	repaired map[string]int
+}
+
+func (tl *chaosTally) sweep(reports ...webhooks.SweepReport) {
+	for _, r := range reports {
+		for _, kind := range e2etest.Repaired(r) {
+			tl.repaired[kind]++
+		}
+	}
+}
+
 func playChaos(t *testing.T, seed uint64) {
 	rng := rand.New(rand.NewPCG(seed, seed))
-	iw := startInactivity(t, 2, nil)
+	iw := startInactivity(t, 2, func(c *config.Config) { c.InteractionRecords = true })
 	w := &world{World: iw.World, t: t, services: iw.Services}
 	var cs []*chaosCustomer
 	for i := range 6 {
 		ch := chaosChannels[i%len(chaosChannels)]
 		c := &chaosCustomer{number: ch.prefix + strconv.Itoa(6000+i), channel: ch.channel}
 		c.csid, c.worker = w.assigned(c.number, c.channel)
+		w.markConversation(c.csid)
 		cs = append(cs, c)
 	}
-	statuses := map[int]int{}
+	tally := &chaosTally{requests: map[string]int{}, repaired: map[string]int{}}
 	for range 8 {
 		w.faults(seededFaults(seed, chaosFaults)...)
 		for range 6 {
-			w.chaosOp(rng, cs[rng.IntN(len(cs))], statuses)
+			w.chaosOp(rng, cs[rng.IntN(len(cs))], tally.requests)
 		}
+		w.settle()
+		tally.sweep(w.Sweep(rng.IntN(2), false)) // serve's sweeper, once a minute
 		w.faults()
 		w.settle()
+		w.everyoneAvailable()
 		for _, c := range cs {
-			if by := w.acceptOffered(c.csid, c.worker); by != "" {
-				c.worker = by
-			}
+			w.answerOffered(rng, c, tally)
 		}
+		w.Advance("PT1M")
 		w.settle()
 	}
+	w.sweepAndCheck(cs, tally, "after the rounds")
 	// Everyone goes quiet: the inactivity timeouts fire with the faults on.
 	w.faults(seededFaults(seed, chaosFaults)...)
 	w.Advance("PT31M")
 	w.settle()
 	w.faults()
-	repaired := map[string]int{}
-	for range 3 {
-		for _, kind := range append(e2etest.Repaired(w.sweepLater()), e2etest.Repaired(w.Sweep(1, false))...) {
-			repaired[kind]++
-		}
-		w.settle()
-	}
-	t.Logf("agents' requests by answer: %v; repairs: %v", statuses, repaired)
-	for _, c := range cs {
-		assertParkedClosedOrServed(t, c.csid, w.view(c.csid, c.worker))
-	}
+	w.sweepAndCheck(cs, tally, "after the inactivity timeout")
+	t.Logf("agents' requests by answer: %v; offers declined: %d; repairs: %v", tally.requests, tally.declined, tally.repaired)
 	w.writeAgain(t, cs)
 }
 
+// sweepAndCheck sweeps three times on both replicas, with the faults off,
+// and checks every customer's conversation: parked, closed or served by
+// one task, its starting attribute kept, its record agreeing with Twilio.
+func (w *world) sweepAndCheck(cs []*chaosCustomer, tally *chaosTally, when string) {
+	for range 3 {
+		tally.sweep(w.sweepLater(), w.Sweep(1, false))
+		w.settle()
+	}
+	w.t.Logf("checking every customer %s", when)
+	for _, c := range cs {
+		v := w.view(c.csid, c.worker)
+		assertParkedClosedOrServed(w.t, c.csid, v)
+		assert.Equal(w.t, c.csid, v.Attributes[chaosMark], "%s: the attribute it started with is kept", c.csid)
+		w.assertRecord(c.csid, v)
+	}
+}
+
+// chaosMark is an attribute each conversation starts with, as a Studio
+// flow or a CRM integration would set: nothing flexhooks writes may lose it.
+const chaosMark = "chaosMark"
+
+// markConversation adds chaosMark (the conversation's own SID) to its
+// attributes, keeping what Flex wrote there.
+func (w *world) markConversation(csid string) {
+	w.t.Helper()
+	c, err := w.Twilio.ConversationsV1.FetchConversation(csid)
+	require.NoError(w.t, err)
+	attrs := map[string]any{}
+	require.NoError(w.t, json.Unmarshal([]byte(*c.Attributes), &attrs))
+	attrs[chaosMark] = csid
+	b, err := json.Marshal(attrs)
+	require.NoError(w.t, err)
+	_, err = w.Twilio.ConversationsV1.UpdateConversation(csid, (&conversationsapi.UpdateConversationParams{}).SetAttributes(string(b)))
+	require.NoError(w.t, err)
+}
+
 // chaosOp plays one random operation on c through a random replica.
-func (w *world) chaosOp(rng *rand.Rand, c *chaosCustomer, statuses map[int]int) {
+func (w *world) chaosOp(rng *rand.Rand, c *chaosCustomer, requests map[string]int) {
 	svc := w.services[rng.IntN(2)]
 	token, _ := w.flexToken(c.worker)
-	retry := func(do func() int) {
-		s := do()
-		statuses[s]++
-		if s >= 500 {
-			statuses[do()]++
+	retry := func(path string, form url.Values) {
+		do := func() int {
+			s, _ := w.post(svc, path, token, w.cloneForm(form))
+			requests[path+" "+strconv.Itoa(s)]++
+			return s
+		}
+		if do() >= 500 {
+			do()
 		}
 	}
 	seated := func() bool { return liveTasks(w.view(c.csid, c.worker)) == 1 && w.seated(c.csid, c.worker) }
-	switch op := rng.IntN(4); {
+	switch op := rng.IntN(6); {
 	case op == 0 && seated():
-		form := w.parkForm(c.csid, c.worker)
-		retry(func() int { s, _ := w.post(svc, "/park-interaction", token, w.cloneForm(form)); return s })
+		retry("/park-interaction", w.parkForm(c.csid, c.worker))
 	case op == 1:
 		w.inbound(c.number, c.channel, "hello again")
 	case op == 2:
-		retry(func() int {
-			s, _ := w.post(svc, "/unpark-interaction", token, url.Values{"ConversationSid": {c.csid}})
-			return s
-		})
+		retry("/unpark-interaction", url.Values{"ConversationSid": {c.csid}})
 	case op == 3 && seated():
-		form := transferForm(w.parkForm(c.csid, c.worker))
-		retry(func() int { s, _ := w.post(svc, "/transfer", token, w.cloneForm(form)); return s })
+		retry("/transfer", transferForm(w.parkForm(c.csid, c.worker)))
+	case op == 4 && seated():
+		retry("/transfer", w.warmTransferForm(rng, w.parkForm(c.csid, c.worker)))
+	case op == 5:
+		retry("/transfer/cancel", url.Values{"conversationSid": {c.csid}})
 	}
+}
+
+// warmTransferForm is a warm transfer of the park form's conversation to
+// its queue or to another worker, the transferring agent leaving when the
+// target accepts. (A warm transfer whose agent stays leaves two agents and
+// two live tasks by design; the single-fault tests cover it.)
+func (w *world) warmTransferForm(rng *rand.Rand, park url.Values) url.Values {
+	form := transferForm(park)
+	form.Set("mode", "warm")
+	form.Set("removeTransferringAgent", "true")
+	if others := slices.DeleteFunc([]string{"alice", "bob", "carol"}, func(name string) bool {
+		_, sid := w.flexToken(name)
+		return sid == park.Get("workerSid")
+	}); rng.IntN(2) == 0 {
+		_, sid := w.flexToken(others[rng.IntN(len(others))])
+		form.Set("transferTargetSid", sid)
+	}
+	return form
 }
 
 // transferForm is a cold transfer of the park form's conversation to the
@@ -169,16 +248,20 @@ func transferForm(park url.Values) url.Values {
 }
 
 // assertParkedClosedOrServed checks a conversation after the faults and
-// the sweeps: never two tasks; closed: nothing live and nothing of a park;
-// parked: claim, key and exactly one way back; served: one live task and
+// the sweeps: never two tasks, but for a pending warm transfer's offer
+// beside the transferring agent's task; closed: nothing live and nothing
+// of a park; parked: claim, key and exactly one way back; served: one live task and
 // no park, but possibly an inert unpark webhook (one whose park's undo
 // could neither learn its SID nor delete it after listing). It has no
 // claim behind it, so a customer message spends it without routing
 // anything (checked when the customer writes again).
-func assertParkedClosedOrServed(t *testing.T, csid string, v conversationView) {
+func assertParkedClosedOrServed(t testing.TB, csid string, v conversationView) {
 	t.Helper()
 	live := liveTasks(v)
-	assert.LessOrEqual(t, live, 1, "%s: never two tasks", csid)
+	if pendingWarm(v) {
+		live-- // the agent serves while the target is sought
+	}
+	assert.LessOrEqual(t, live, 1, "%s: never two tasks (a pending warm transfer's aside): %s", csid, v.tasksSummary())
 	switch {
 	case v.State == "closed":
 		assert.Zero(t, live, "%s: closed, so nothing live", csid)
@@ -192,10 +275,45 @@ func assertParkedClosedOrServed(t *testing.T, csid string, v conversationView) {
 	}
 }
 
+// pendingWarm reports whether one of the conversation's live tasks is the
+// offer of the warm transfer its attributes hold as pending: while no
+// target has accepted, the transferring agent's task and that offer are
+// both live, by design.
+func pendingWarm(v conversationView) bool {
+	rec, _ := v.Attributes[webhooks.TransferAttributeKey].(map[string]any)
+	if rec == nil || rec["mode"] != webhooks.ModeWarm {
+		return false
+	}
+	for _, task := range v.Tasks {
+		tr, _ := task.Attributes[webhooks.TransferTaskKey].(map[string]any)
+		if tr != nil && tr["id"] == rec["id"] && (task.Status == "pending" || task.Status == "reserved") {
+			return true
+		}
+	}
+	return false
+}
+
+// tasksSummary is a line per task: what a failure needs to be traced.
+func (v conversationView) tasksSummary() string {
+	out := ""
+	for _, task := range v.Tasks {
+		why := "inbound"
+		for _, k := range []string{"transferTargetType", "flexhooksUnparkId", "flexhooksTransferId"} {
+			if task.Attributes[k] != nil {
+				why = fmt.Sprintf("%s=%v", k, task.Attributes[k])
+			}
+		}
+		out += fmt.Sprintf("\n  %s %s worker=%s %s", task.Sid, task.Status, task.WorkerSid, why)
+	}
+	return out
+}
+
 // writeAgain has every customer write once more: each must then be served
 // by exactly one task, in the conversation the message went to (a new one
-// where the old was closed), with nothing of a park left.
+// where the old was closed), with nothing of a park left; once an agent
+// accepts, the record shows the conversation worked by that agent.
 func (w *world) writeAgain(t *testing.T, cs []*chaosCustomer) {
+	w.everyoneAvailable()
 	for _, c := range cs {
 		if in := w.inbound(c.number, c.channel, "still there?"); in.ConversationSid != c.csid {
 			c.csid = in.ConversationSid
@@ -207,7 +325,70 @@ func (w *world) writeAgain(t *testing.T, cs []*chaosCustomer) {
 		assert.Equal(t, 1, liveTasks(v), "%s: served by one task once the customer writes", c.csid)
 		assert.Empty(t, v.Webhooks, "%s: no unpark webhook left", c.csid)
 		assert.False(t, v.Claim, "%s: no park claim left", c.csid)
+		for _, task := range v.Tasks {
+			if task.Status == "reserved" && w.PendingReservation(task.Sid) != "" {
+				c.worker = w.AcceptReservation(task.Sid)
+			}
+		}
 	}
+	for _, c := range cs {
+		v := w.view(c.csid, c.worker)
+		if state := w.assertRecord(c.csid, v); state != webhooks.StateWorkInProgress {
+			t.Errorf("%s: accepted, so Work in Progress, not %q: %s", c.csid, state, v.tasksSummary())
+		}
+	}
+}
+
+// assertRecord checks the conversation's interaction record against
+// Twilio and returns its state. Every task TaskRouter holds of the
+// conversation is in the record, ended as TaskRouter says, and accepted
+// where TaskRouter says it was; the state follows the conversation:
+// closed (only the inactivity timeout closes them here) is Closed
+// Abandoned, parked (nothing live) On Hold, worked Work in Progress by the
+// serving worker, and offered New or On Hold.
+func (w *world) assertRecord(csid string, v conversationView) string {
+	t := w.t
+	t.Helper()
+	tok, _ := w.flexToken("carol", "supervisor")
+	status, body := w.get(w.services[0], "/interactions/"+csid, tok)
+	if !assert.Equal(t, http.StatusOK, status, "%s: its record: %v", csid, body) {
+		return ""
+	}
+	rec := decodeAs[webhooks.Interaction](t, body)
+	contacts := map[string]webhooks.Contact{}
+	for _, c := range rec.RelatedTasks {
+		contacts[c.ContactID] = c
+	}
+	var serving *taskView
+	for _, task := range v.Tasks {
+		c, ok := contacts[task.Sid]
+		if !assert.True(t, ok, "%s: its task %s (%s) is in the record", csid, task.Sid, task.Status) {
+			continue
+		}
+		ended := task.Status == "completed" || task.Status == "canceled"
+		assert.Equal(t, ended, c.EndedAt != nil, "%s: task %s is %s, and the record agrees", csid, task.Sid, task.Status)
+		if task.Status != "canceled" {
+			accepted := task.Status == "assigned" || task.Status == "wrapping" || task.Status == "completed"
+			assert.Equal(t, accepted, c.AcceptedAt != nil, "%s: task %s is %s, and the record agrees on its accept", csid, task.Sid, task.Status)
+		}
+		if !ended {
+			serving = &task
+		}
+	}
+	switch {
+	case v.State == "closed":
+		assert.Equal(t, webhooks.StateClosedAbandoned, rec.State, "%s: closed by the inactivity timeout", csid)
+	case serving == nil:
+		assert.Equal(t, webhooks.StateOnHold, rec.State, "%s: parked", csid)
+	case serving.Status == "assigned":
+		assert.Equal(t, webhooks.StateWorkInProgress, rec.State, "%s: worked", csid)
+		if assert.NotNil(t, rec.AssignedTo, "%s: worked, so assigned", csid) {
+			assert.Equal(t, serving.WorkerSid, rec.AssignedTo.WorkerSid, "%s: assigned to its agent", csid)
+		}
+	default:
+		assert.Contains(t, []string{webhooks.StateNew, webhooks.StateOnHold}, rec.State, "%s: offered (%s)", csid, serving.Status)
+	}
+	return rec.State
 }
 
 // seated reports whether the worker holds a live agent participant on the
@@ -226,15 +407,35 @@ func (w *world) seated(csid, worker string) bool {
 	return false
 }
 
-// acceptOffered has the conversation's reserved task accepted by the
-// worker it is offered to (with the faults off), and returns that worker,
-// or "" when nothing was offered.
-func (w *world) acceptOffered(csid, worker string) string {
+// everyoneAvailable brings back every worker a timed-out reservation made
+// unavailable (TaskRouter's timeout activity), as agents come back to
+// their desks, with the faults off.
+func (w *world) everyoneAvailable() {
 	w.t.Helper()
-	for _, task := range w.view(csid, worker).Tasks {
-		if task.Status == "reserved" && w.PendingReservation(task.Sid) != "" {
-			return w.AcceptReservation(task.Sid)
+	workers, err := w.Twilio.TaskrouterV1.ListWorker(w.Seeded.WorkspaceSID, nil)
+	require.NoError(w.t, err)
+	for _, wk := range workers {
+		if !*wk.Available {
+			setActivity(w.t, w.World, *wk.Sid, "Available")
 		}
 	}
-	return ""
+}
+
+// answerOffered has the conversation's reserved task answered by the
+// worker it is offered to (with the faults off): declined one time in
+// four, else accepted, the customer's agent then being that worker.
+func (w *world) answerOffered(rng *rand.Rand, c *chaosCustomer, tally *chaosTally) {
+	w.t.Helper()
+	for _, task := range w.view(c.csid, c.worker).Tasks {
+		if task.Status != "reserved" || w.PendingReservation(task.Sid) == "" {
+			continue
+		}
+		if rng.IntN(4) == 0 {
+			w.RejectReservation(task.Sid)
+			tally.declined++
+			return
+		}
+		c.worker = w.AcceptReservation(task.Sid)
+		return
+	}
 }
