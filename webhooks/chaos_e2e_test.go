@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/flexhooks/flexhooks/internal/config"
 	"github.com/flexhooks/flexhooks/internal/e2etest"
+	"github.com/flexhooks/flexhooks/internal/isoduration"
 	"github.com/flexhooks/flexhooks/webhooks"
 )
 
@@ -110,7 +112,10 @@ func (tl *chaosTally) sweep(reports ...webhooks.SweepReport) {
 
 func playChaos(t *testing.T, seed uint64) {
 	rng := rand.New(rand.NewPCG(seed, seed))
-	iw := startInactivity(t, 2, func(c *config.Config) { c.InteractionRecords = true })
+	iw := startInactivity(t, 2, func(c *config.Config) {
+		c.InteractionRecords = true
+		c.InactivityWarning = isoduration.Duration(25 * time.Minute)
+	})
 	w := &world{World: iw.World, t: t, services: iw.Services}
 	var cs []*chaosCustomer
 	for i := range 6 {
@@ -199,7 +204,7 @@ func (w *world) chaosOp(rng *rand.Rand, c *chaosCustomer, requests map[string]in
 		}
 	}
 	seated := func() bool { return liveTasks(w.view(c.csid, c.worker)) == 1 && w.seated(c.csid, c.worker) }
-	switch op := rng.IntN(6); {
+	switch op := rng.IntN(7); {
 	case op == 0 && seated():
 		retry("/park-interaction", w.parkForm(c.csid, c.worker))
 	case op == 1:
@@ -212,6 +217,15 @@ func (w *world) chaosOp(rng *rand.Rand, c *chaosCustomer, requests map[string]in
 		retry("/transfer", w.warmTransferForm(rng, w.parkForm(c.csid, c.worker)))
 	case op == 5:
 		retry("/transfer/cancel", url.Values{"conversationSid": {c.csid}})
+	case op == 6 && seated() && rng.IntN(3) == 0: // rarer: a closed customer is out of the day
+		do := func() int {
+			s, _ := w.Post(svc, "/interactions/"+c.csid+"/close", token, map[string]any{"shortDescription": "Solved"})
+			requests["/interactions/close "+strconv.Itoa(s)]++
+			return s
+		}
+		if do() >= 500 {
+			do()
+		}
 	}
 }
 
@@ -343,8 +357,8 @@ func (w *world) writeAgain(t *testing.T, cs []*chaosCustomer) {
 // Twilio and returns its state. Every task TaskRouter holds of the
 // conversation is in the record, ended as TaskRouter says, and accepted
 // where TaskRouter says it was; the state follows the conversation:
-// closed (only the inactivity timeout closes them here) is Closed
-// Abandoned, parked (nothing live) On Hold, worked Work in Progress by the
+// closed (by its agent or the inactivity timeout) is Closed Complete or
+// Closed Abandoned, parked (nothing live) On Hold, worked Work in Progress by the
 // serving worker, and offered New or On Hold.
 func (w *world) assertRecord(csid string, v conversationView) string {
 	t := w.t
@@ -377,7 +391,7 @@ func (w *world) assertRecord(csid string, v conversationView) string {
 	}
 	switch {
 	case v.State == "closed":
-		assert.Equal(t, webhooks.StateClosedAbandoned, rec.State, "%s: closed by the inactivity timeout", csid)
+		assert.Contains(t, []string{webhooks.StateClosedAbandoned, webhooks.StateClosedComplete}, rec.State, "%s: closed", csid)
 	case serving == nil:
 		assert.Equal(t, webhooks.StateOnHold, rec.State, "%s: parked", csid)
 	case serving.Status == "assigned":
