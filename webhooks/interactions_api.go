@@ -248,13 +248,20 @@ func (in *Interactions) CloseInteraction(ctx context.Context, req CloseInteracti
 	// From the record read above (its revision saves a read; a change
 	// meanwhile is a 412, and the loop reads again), or from what the
 	// close's own events wrote meanwhile when this replica handled them
-	// (afterOwnWrites).
-	rec, err = in.applyFrom(ctx, req.ConversationSid, rec, rev, afterOwnWrites, nil, func(r *InteractionRecord) (bool, error) {
-		changed := r.recordCloseKind(closeComplete, in.now().UTC())
-		if r.ShortDescription != desc {
-			r.ShortDescription, changed = desc, true
-		}
-		return changed, nil
+	// (afterOwnWrites). The channel is closed now: tried three times, since
+	// once its tasks are gone from TaskRouter (five minutes) nothing else
+	// may tell the record, if the close's own event hit a gap too.
+	read := rec
+	err = retryFailed(ctx, func() error {
+		var err error
+		rec, err = in.applyFrom(ctx, req.ConversationSid, read, rev, afterOwnWrites, nil, func(r *InteractionRecord) (bool, error) {
+			changed := r.recordCloseKind(closeComplete, in.now().UTC())
+			if r.ShortDescription != desc {
+				r.ShortDescription, changed = desc, true
+			}
+			return changed, nil
+		})
+		return err
 	})
 	if err != nil {
 		return nil, err

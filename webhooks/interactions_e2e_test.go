@@ -958,3 +958,22 @@ func gapCount(t testing.TB, w *e2etest.World, service string) float64 {
 	}
 	return 0
 }
+
+// The close API closes the channel first, then writes the record. When
+// that write fails (and the close's own event's write may fail too), the
+// record would never learn of the close once TaskRouter has let the tasks
+// go: the write is tried three times before the API gives up.
+func TestInteractionRecordCloseRetriesTheRecordWrite(t *testing.T) {
+	w := startRecords(t, recordsOptions{})
+	csid, _, alice := w.contacted("+15556000040", "sms", "PT1M")
+	tok, _ := w.Token(alice)
+	w.Faults(emulator.Fault{Host: "sync.twilio.com", Method: "POST", Path: "/Maps/" + webhooks.InteractionRecordMap + "_[0-9a-f]{3}/Items/CH", Status: 500, Times: 2})
+	status, body := w.Post(w.Services[0], "/interactions/"+csid+"/close", tok, map[string]any{"shortDescription": "Solved"})
+	w.Faults()
+	w.Settle()
+	require.Equal(t, http.StatusOK, status, "%v", body)
+	assert.Equal(t, "closed", w.conversationState(csid))
+	v := w.interaction(csid, w.supervisor())
+	assert.Equal(t, webhooks.StateClosedComplete, v.State)
+	assert.Equal(t, "Solved", v.ShortDescription)
+}
