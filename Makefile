@@ -22,12 +22,15 @@ test:
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./...
 
-## chaos: the randomized park/unpark/transfer/inactivity run (a fifth of Twilio's calls failing, then the sweeper) for seeds 1..CHAOS_SEEDS (50); make test plays seeds 1-3
+## chaos: the randomized contact-centre day (a fifth of Twilio's calls failing, the sweeper healing) for seeds 1..CHAOS_SEEDS (50), CHAOS_CUSTOMERS (12) customers over CHAOS_ROUNDS (36) rounds; make test plays seeds 1-3 of a short day
 CHAOS_SEEDS ?= 50
+CHAOS_CUSTOMERS ?= 12
+CHAOS_ROUNDS ?= 36
 chaos:
 	@$(GO) test -c -o .chaos.test ./webhooks && fail=0; for s in $$(seq 1 $(CHAOS_SEEDS)); do \
-		(cd webhooks && FLEXHOOKS_CHAOS_SEED=$$s ../.chaos.test -test.count=1 -test.run TestChaosHeals >/dev/null 2>&1) \
-			&& echo "seed $$s: healed" || { echo "seed $$s: NOT healed (FLEXHOOKS_CHAOS_SEED=$$s go test -v -run TestChaosHeals ./webhooks)"; fail=1; }; \
+		(cd webhooks && FLEXHOOKS_CHAOS_SEED=$$s FLEXHOOKS_CHAOS_CUSTOMERS=$(CHAOS_CUSTOMERS) FLEXHOOKS_CHAOS_ROUNDS=$(CHAOS_ROUNDS) \
+			../.chaos.test -test.count=1 -test.run TestChaosHeals >/dev/null 2>&1) \
+			&& echo "seed $$s: healed" || { echo "seed $$s: NOT healed (FLEXHOOKS_CHAOS_SEED=$$s FLEXHOOKS_CHAOS_CUSTOMERS=$(CHAOS_CUSTOMERS) FLEXHOOKS_CHAOS_ROUNDS=$(CHAOS_ROUNDS) go test -v -run TestChaosHeals ./webhooks)"; fail=1; }; \
 	done; rm -f .chaos.test; exit $$fail
 
 ## fuzz: each fuzz target for FUZZTIME (30s): the TaskRouter expression parser; the service's HTTP surface (no 5xx, no panic)

@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	conversationsapi "github.com/twilio/twilio-go/rest/conversations/v1"
+	taskrouterapi "github.com/twilio/twilio-go/rest/taskrouter/v1"
 
 	"github.com/flexhooks/flexhooks/internal/config"
 	"github.com/flexhooks/flexhooks/internal/e2etest"
@@ -46,6 +47,23 @@ func chaosSeeds() []uint64 {
 		return []uint64{s}
 	}
 	return []uint64{1, 2, 3}
+}
+
+// chaosDay is the size of a seed's day. `make test` plays a bounded one;
+// FLEXHOOKS_CHAOS_CUSTOMERS and FLEXHOOKS_CHAOS_ROUNDS make it longer
+// (`make chaos` plays issue 14's day: 12 customers and 36 rounds, about
+// 430 operations). Each round plays one operation per customer.
+type chaosDay struct{ customers, rounds int }
+
+func chaosDayFromEnv() chaosDay {
+	d := chaosDay{customers: 6, rounds: 8}
+	if n, err := strconv.Atoi(os.Getenv("FLEXHOOKS_CHAOS_CUSTOMERS")); err == nil && n > 0 {
+		d.customers = n
+	}
+	if n, err := strconv.Atoi(os.Getenv("FLEXHOOKS_CHAOS_ROUNDS")); err == nil && n > 0 {
+		d.rounds = n
+	}
+	return d
 }
 
 // seededFaults returns the rules with the seed set on each.
@@ -117,8 +135,10 @@ func playChaos(t *testing.T, seed uint64) {
 		c.InactivityWarning = isoduration.Duration(25 * time.Minute)
 	})
 	w := &world{World: iw.World, t: t, services: iw.Services}
+	day := chaosDayFromEnv()
+	w.hireAgents(day.customers/2 - 3) // two customers an agent at most, as the three seeded ones serve six
 	var cs []*chaosCustomer
-	for i := range 6 {
+	for i := range day.customers {
 		ch := chaosChannels[i%len(chaosChannels)]
 		c := &chaosCustomer{number: ch.prefix + strconv.Itoa(6000+i), channel: ch.channel}
 		c.csid, c.worker = w.assigned(c.number, c.channel)
@@ -126,9 +146,9 @@ func playChaos(t *testing.T, seed uint64) {
 		cs = append(cs, c)
 	}
 	tally := &chaosTally{requests: map[string]int{}, repaired: map[string]int{}}
-	for range 8 {
+	for range day.rounds {
 		w.faults(seededFaults(seed, chaosFaults)...)
-		for range 6 {
+		for range cs {
 			w.chaosOp(rng, cs[rng.IntN(len(cs))], tally.requests)
 		}
 		w.settle()
@@ -168,6 +188,20 @@ func (w *world) sweepAndCheck(cs []*chaosCustomer, tally *chaosTally, when strin
 		assert.Equal(w.t, c.csid, v.Attributes[chaosMark], "%s: the attribute it started with is kept", c.csid)
 		w.assertRecord(c.csid, v)
 	}
+}
+
+// hireAgents adds n available support agents to the seeded three.
+func (w *world) hireAgents(n int) {
+	w.t.Helper()
+	for i := range n {
+		name := "agent" + strconv.Itoa(i+1)
+		attrs, _ := json.Marshal(map[string]any{"full_name": name, "contact_uri": "client:" + name,
+			"routing": map[string]any{"skills": []any{"support"}, "levels": map[string]any{"support": 1}}})
+		_, err := w.Twilio.TaskrouterV1.CreateWorker(w.Seeded.WorkspaceSID, (&taskrouterapi.CreateWorkerParams{}).
+			SetFriendlyName(name).SetAttributes(string(attrs)))
+		require.NoError(w.t, err)
+	}
+	w.everyoneAvailable()
 }
 
 // chaosMark is an attribute each conversation starts with, as a Studio
@@ -391,7 +425,7 @@ func (w *world) assertRecord(csid string, v conversationView) string {
 	}
 	switch {
 	case v.State == "closed":
-		assert.Contains(t, []string{webhooks.StateClosedAbandoned, webhooks.StateClosedComplete}, rec.State, "%s: closed", csid)
+		assert.Contains(t, []string{webhooks.StateClosedAbandoned, webhooks.StateClosedComplete}, rec.State, "%s: closed%s\nrecord: %+v", csid, v.tasksSummary(), rec.RelatedTasks)
 	case serving == nil:
 		assert.Equal(t, webhooks.StateOnHold, rec.State, "%s: parked", csid)
 	case serving.Status == "assigned":
