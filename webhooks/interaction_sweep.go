@@ -40,8 +40,10 @@ import (
 // sweep ran for five minutes is still caught up by its conversation's next
 // task (OnTaskEvent's catchUp). A conversation closed with no task live
 // (a parked one closed by the inactivity timeout) whose close event was
-// lost is not found here: that takes the Conversations list of closed
-// conversations, which cannot be narrowed to recent closes.
+// lost is not found here, but by the inactivity sweep
+// (inactivity_record_close.go); listing Conversations' closed
+// conversations cannot be narrowed to recent closes. A close found here is
+// remembered until recorded (interaction_sweep_closes.go).
 //
 // Twilio's list may leave a task's attributes out (the spec: shown only
 // when one task is fetched); the conversation of such a task is then read
@@ -140,6 +142,7 @@ func (s *recordSweep) Sweep(ctx context.Context, run *SweepRun) error {
 		})
 	}
 	_ = checks.Wait()
+	errs = append(errs, s.sweepRemembered(ctx, run, byConv))
 	return errors.Join(errs...)
 }
 
@@ -198,6 +201,7 @@ func (s *recordSweep) check(ctx context.Context, run *SweepRun, ws, csid string,
 		closeUnseen = isNotFound(err) || conv.State == "closed"
 		if closeUnseen {
 			missing = append(missing, "the conversation's close")
+			s.rememberClose(ctx, run, csid, tasks)
 		}
 	}
 	if len(missing) == 0 {
@@ -220,7 +224,13 @@ func (s *recordSweep) check(ctx context.Context, run *SweepRun, ws, csid string,
 		// record's catch-up only adds facts under If-Match, so it may run
 		// beside their repairs.
 		Kind: RecordGapKind, Key: "record:" + csid, Sids: sids, Detail: detail,
-		Fix: func(ctx context.Context) error { return s.in.catchUpTasks(ctx, ws, csid, taskSids, closeUnseen) },
+		Fix: func(ctx context.Context) error {
+			err := s.in.catchUpTasks(ctx, ws, csid, taskSids, closeUnseen)
+			if closeUnseen {
+				return s.closeRepaired(ctx, csid, err)
+			}
+			return err
+		},
 	})
 	return nil
 }

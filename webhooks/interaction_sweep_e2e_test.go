@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	flexapi "github.com/twilio/twilio-go/rest/flex/v1"
+	taskrouterapi "github.com/twilio/twilio-go/rest/taskrouter/v1"
 
 	"github.com/flexhooks/flexhooks/internal/config"
 	"github.com/flexhooks/flexhooks/internal/e2etest"
@@ -296,4 +297,39 @@ func TestInactivitySweepClosesTheRecordThatMissedTheClose(t *testing.T) {
 
 	assert.Empty(t, e2etest.Repaired(w.Sweep(0, false)), "the record has the close: nothing more")
 	assert.Empty(t, w.syncItems(webhooks.InactivityClaimMap), "the episode's claim is let go")
+}
+
+// A conversation closed in Flex while every record write fails, and the
+// sweeps that see it closed fail too: once TaskRouter lets its tasks go
+// (five minutes after they end), the close would be lost for good. The
+// first sweep that saw it remembered it, so a later one records it.
+func TestRecordSweepRemembersACloseUntilItIsRecorded(t *testing.T) {
+	w := startRecords(t, recordsOptions{})
+	in := w.Inbound("+15556000031", "sms", "hello")
+	w.AcceptReservation(in.TaskSid)
+	w.Advance("PT1M")
+	w.Faults(recordWritesFail())
+	ch := w.transfers().state().channel(in.ConversationSid)
+	require.NotNil(t, ch)
+	_, err := w.Twilio.FlexV1.UpdateInteractionChannel(in.InteractionSid, ch.Sid, (&flexapi.UpdateInteractionChannelParams{}).SetStatus("closed"))
+	require.NoError(t, err)
+	_, err = w.Twilio.TaskrouterV1.UpdateTask(w.Seeded.WorkspaceSID, in.TaskSid, (&taskrouterapi.UpdateTaskParams{}).SetAssignmentStatus("completed"))
+	require.NoError(t, err)
+	w.Settle()
+	completedAt := w.now().Truncate(time.Second)
+	w.Advance("PT3M")
+	rep := w.Sweep(0, false)
+	require.Len(t, recordGaps(rep), 1, "%+v", rep)
+	assert.Equal(t, webhooks.OutcomeFailed, recordGaps(rep)[0].Outcome, "the record's writes still fail")
+	w.Faults()
+	require.Equal(t, webhooks.StateWorkInProgress, w.interaction(in.ConversationSid, w.supervisor()).State)
+
+	w.Advance("PT6M") // TaskRouter has deleted the completed task
+	assert.Equal(t, []string{webhooks.RecordGapKind}, e2etest.Repaired(w.Sweep(0, false)))
+	v := w.interaction(in.ConversationSid, w.supervisor())
+	assert.Equal(t, webhooks.StateClosedComplete, v.State)
+	require.NotNil(t, v.ClosedAt)
+	assert.Equal(t, completedAt, *v.ClosedAt, "closed when its task last changed")
+	assert.Empty(t, e2etest.Repaired(w.Sweep(0, false)), "nothing more to do")
+	assert.Empty(t, w.syncItems(webhooks.RecordCloseMap), "the close is forgotten once recorded")
 }
