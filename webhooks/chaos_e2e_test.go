@@ -86,27 +86,31 @@ var chaosChannels = []struct{ prefix, channel string }{
 	{"+1555987", "sms"}, {"whatsapp:+1555986", "whatsapp"}, {"visitor-", "chat"},
 }
 
-// TestChaosHeals plays, for each seed, rounds of parks, customer messages,
-// agents' unparks, cold and warm transfers and their cancels over two
-// replicas with a fifth of Twilio's calls failing, agents retrying a failed
-// request once as a person would, and the sweeper running once a minute as
-// `flexhooks serve` does, the faults on. Between rounds, with the faults
-// off, the agents accept what is offered to them, or decline one offer in
-// four. Then every conversation is left idle past its inactivity timeout,
-// the faults still on, and the sweeper runs. Every customer must then be
-// parked (claim, key and exactly one way back), closed by the inactivity
-// timeout (nothing of a park left), or served by exactly one live task:
-// never stranded, never two tasks; the attribute each conversation started
-// with is still there; and its interaction record agrees with Twilio (its
-// state, every task TaskRouter holds, accepted and ended as TaskRouter
-// says). Last, each customer writes once more and must be served by
-// exactly one task, with no park left behind and the record following.
+// TestChaosHeals plays, for each seed, a contact-centre day over two
+// replicas with interaction records and the inactivity timeout on: rounds
+// of parks, customer messages, agents' unparks, cold and warm transfers,
+// their cancels and agents' closes, with a fifth of Twilio's calls failing,
+// agents retrying a failed request once as a person would, and the sweeper
+// running once a round as `flexhooks serve` does, the faults on. Between
+// rounds, with the faults off, agents back at their desks accept what is
+// offered to them, or decline one offer in four. After the rounds, and
+// again after every conversation idled past its inactivity timeout with
+// the faults on, the sweeper runs and every customer must be parked
+// (claim, key and exactly one way back), closed (nothing of a park left),
+// or served by exactly one live task (a pending warm transfer's offer
+// aside): never stranded, never two tasks; the attribute each conversation
+// started with is still there; and its interaction record agrees with
+// Twilio (every task TaskRouter holds, accepted and ended as TaskRouter
+// says, and the state). Last, each customer writes once more and must be
+// served by exactly one task, with no park left behind, and the record
+// shows the agent who accepts at work.
 //
-// `make test` plays three seeds; `make chaos` many more.
+// `make test` plays three seeds of a short day; `make chaos` fifty of a
+// long one (chaosDay).
 func TestChaosHeals(t *testing.T) {
 	for _, seed := range chaosSeeds() {
 		t.Run("seed="+strconv.FormatUint(seed, 10), func(t *testing.T) {
-			t.Logf("reproduce: FLEXHOOKS_CHAOS_SEED=%d go test -run TestChaosHeals ./webhooks", seed)
+			t.Logf("reproduce: FLEXHOOKS_CHAOS_SEED=%d (and the day's FLEXHOOKS_CHAOS_CUSTOMERS, FLEXHOOKS_CHAOS_ROUNDS) go test -run TestChaosHeals ./webhooks", seed)
 			playChaos(t, seed)
 		})
 	}
