@@ -377,7 +377,13 @@ func (w *world) writeAgain(t *testing.T, cs []*chaosCustomer) {
 		assert.Equal(t, 1, liveTasks(v), "%s: served by one task once the customer writes", c.csid)
 		assert.Empty(t, v.Webhooks, "%s: no unpark webhook left", c.csid)
 		assert.False(t, v.Claim, "%s: no park claim left", c.csid)
-		for _, task := range v.Tasks {
+	}
+	// An unpark's task waits up to a minute for the agent who parked it
+	// (the workflow's first target) before the queue's other agents.
+	w.Advance("PT61S")
+	w.settle()
+	for _, c := range cs {
+		for _, task := range w.view(c.csid, c.worker).Tasks {
 			if task.Status == "reserved" && w.PendingReservation(task.Sid) != "" {
 				c.worker = w.AcceptReservation(task.Sid)
 			}
