@@ -177,12 +177,16 @@ func (in *Inactivity) StateUpdated(ctx context.Context, ev ConversationStateEven
 		// the sweeper of this inactivity. A conflict now is this request's
 		// own create whose answer was lost, or another delivery's: either
 		// way a claim exists for the sweeper, once the grace has passed.
-		if err := claim(); err != nil {
-			if isConflict(err) {
-				res.Action = InactivityNone
-				return res, nil
-			}
-			return nil, err
+		// A second failure leaves this delivery the only chance (Twilio
+		// sends it once): it acts unclaimed. A concurrent duplicate could
+		// then act too; every step but the notice is idempotent, and the
+		// notice is checked for first.
+		if err := claim(); isConflict(err) {
+			res.Action = InactivityNone
+			return res, nil
+		} else if err != nil {
+			in.log.WarnContext(ctx, "inactivity: the episode could not be claimed; acting unclaimed, so the sweeper cannot finish it if this fails",
+				"conversationSid", ev.ConversationSid, "err", err)
 		}
 	}
 

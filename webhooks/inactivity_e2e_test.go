@@ -470,6 +470,7 @@ func TestInactivityFaults(t *testing.T) {
 	}{
 		{"claim fails", emulator.Fault{Host: "sync.twilio.com", Method: "POST", Path: "flexhooks_inactivity_claims_[0-9a-f]{2}/Items$", Status: 503, Times: 1}, ""},
 		{"claim answer lost", emulator.Fault{Host: "sync.twilio.com", Method: "POST", Path: "flexhooks_inactivity_claims_[0-9a-f]{2}/Items$", Status: 503, Times: 1, After: true}, ""},
+		{"claim fails twice", emulator.Fault{Host: "sync.twilio.com", Method: "POST", Path: "flexhooks_inactivity_claims_[0-9a-f]{2}/Items$", Status: 500, Times: 2}, ""},
 		{"record fetch fails", emulator.Fault{Host: "sync.twilio.com", Method: "GET", Path: "flexhooks_inactivity_[0-9a-f]{2}/Items/CH", Status: 500, Times: 1}, webhooks.RepairInactivityClaimStuck},
 		{"conversation fetch fails", emulator.Fault{Host: "conversations.twilio.com", Method: "GET", Path: "/Conversations/CH[0-9a-f]+$", Status: 500, Times: 1}, webhooks.RepairInactivityClaimStuck},
 		{"messages fail", emulator.Fault{Host: "conversations.twilio.com", Method: "GET", Path: "/Messages$", Status: 500, Times: 1}, webhooks.RepairInactivityClaimStuck},
