@@ -34,6 +34,10 @@ const (
 	// its pending record, seen for the sweeper's grace: the transfer's
 	// writes of it failed. Without it the agent cannot cancel the transfer.
 	RepairTransferRecordMissing = "transfer_record_missing"
+	// A warm transfer to a worker whose target declined it (or let the
+	// offer time out) and whose task still routes: the decline's cancel
+	// failed. No one else can take it.
+	RepairTransferDeclined = "transfer_declined_uncanceled"
 )
 
 // SweepStep is what the sweeper runs for transfers.
@@ -109,6 +113,8 @@ func (d transferDiagnosis) detail() string {
 		return "the transfer's task is " + d.status + " but its claim was not released"
 	case RepairTransferRecordMissing:
 		return "a warm transfer's task is " + d.status + " but the conversation's attributes lack its pending record"
+	case RepairTransferDeclined:
+		return "a warm transfer's target declined it, and its task is still " + d.status
 	default:
 		return "a transfer claim without an invite"
 	}
@@ -165,15 +171,34 @@ func (t *Transfers) diagnose(ctx context.Context, it SyncItem) (transferDiagnosi
 	case !routing:
 		d.kind = RepairTransferClaimEnded
 	case !cold && claimVouches(d.claim, *d.rec):
-		missing, err := t.recordMissing(ctx, it.Key, d.rec.ID)
+		kind, err := t.diagnoseWarm(ctx, it.Key, d)
 		if err != nil {
 			return d, err
 		}
-		if missing {
-			d.kind = RepairTransferRecordMissing
-		}
+		d.kind = kind
 	}
 	return d, nil
+}
+
+// diagnoseWarm is what a routing warm transfer may need: its cancel after
+// its worker target declined, or its pending record back.
+func (t *Transfers) diagnoseWarm(ctx context.Context, csid string, d transferDiagnosis) (string, error) {
+	if d.rec.TargetType == TargetWorker {
+		rs, err := t.tw.ListTaskReservations(ctx, t.cfg.WorkspaceSid, d.inv.TaskSid)
+		if err != nil && !isNotFound(err) {
+			return "", err
+		}
+		for _, r := range rs {
+			if r.WorkerSid == d.rec.TargetSid && (r.Status == "rejected" || r.Status == "timeout") {
+				return RepairTransferDeclined, nil
+			}
+		}
+	}
+	missing, err := t.recordMissing(ctx, csid, d.rec.ID)
+	if err != nil || !missing {
+		return "", err
+	}
+	return RepairTransferRecordMissing, nil
 }
 
 // recordMissing reports whether an open conversation's attributes lack
@@ -258,8 +283,16 @@ func (t *Transfers) repairTransfer(ctx context.Context, csid string, planned tra
 	if d.kind != planned.kind || d.claim.ID != planned.claim.ID {
 		return ErrRepairUnneeded
 	}
-	if d.kind == RepairTransferRecordMissing {
+	switch d.kind {
+	case RepairTransferRecordMissing:
 		return t.restoreRecord(ctx, csid, d)
+	case RepairTransferDeclined:
+		// As the decline's handler would have: the task goes, and with it
+		// the transfer (the transferring agent still has the customer).
+		if err := t.cancelTask(ctx, d.inv.TaskSid, "transfer to "+d.rec.TargetSid+" declined"); err != nil {
+			return err
+		}
+		return t.finish(ctx, csid, d.claim.ID)
 	}
 	if d.remove {
 		if err := t.removeAgent(ctx, *d.rec); err != nil {

@@ -225,3 +225,33 @@ func TestSweepRestoresAWarmTransfersLostRecord(t *testing.T) {
 	assert.Zero(t, st.syncItems(webhooks.TransferClaimMap), "the claim is released")
 	assert.Equal(t, []string{"alice"}, st.identities(c.Conversation))
 }
+
+// A warm transfer to a worker who declines: the decline's handler cancels
+// the task, since no one else may take it. When that cancel fails, Twilio
+// sends the event no more and the task would wait a day for a worker who
+// declined it, the transfer blocking the conversation's next one. The
+// sweep finds the declined reservation and cancels the task, as the
+// handler would have; the transferring agent keeps the customer.
+func TestSweepCancelsADeclinedWarmTransfer(t *testing.T) {
+	w := startTransferWorld(t, 1)
+	c := w.acceptedChat("+15557100010")
+	status, body := w.Post(w.Services[0], "/transfer", c.AgentToken, c.form(w.workerSid("bob"), "mode", "warm"))
+	require.Equal(t, http.StatusOK, status, "%v", body)
+	task := body["taskSid"].(string)
+	w.Faults(emulator.Fault{Host: "taskrouter.twilio.com", Method: "POST", Path: "/Tasks/" + task + "$", Status: 500, Times: 1})
+	w.RejectReservation(task)
+	w.Faults()
+	st := w.state()
+	status2, _ := st.task(task)
+	require.Equal(t, "pending", status2, "the decline's cancel failed")
+
+	assert.Equal(t, []string{webhooks.RepairTransferDeclined}, e2etest.Repaired(w.Sweep(0, false)))
+	w.Settle()
+	st = w.state()
+	status2, _ = st.task(task)
+	assert.Equal(t, "canceled", status2)
+	assert.Nil(t, w.pending(t, c.Conversation), "the transfer is over")
+	assert.Zero(t, st.syncItems(webhooks.TransferClaimMap), "the claim is released")
+	assert.Equal(t, []string{"alice"}, st.identities(c.Conversation), "the transferring agent keeps the customer")
+	assert.Empty(t, e2etest.Repaired(w.Sweep(0, false)), "nothing more to do")
+}

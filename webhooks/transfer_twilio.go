@@ -72,6 +72,9 @@ type TransferTwilio interface {
 	FetchTask(ctx context.Context, workspaceSid, taskSid string) (Task, error)
 	// CancelTask cancels a pending or reserved task.
 	CancelTask(ctx context.Context, workspaceSid, taskSid, reason string) error
+	// ListTaskReservations lists a task's reservations: whether its
+	// target declined it.
+	ListTaskReservations(ctx context.Context, workspaceSid, taskSid string) ([]TaskReservation, error)
 
 	// The Sync map items hold the transfer claims (see
 	// TransferClaimMap).
