@@ -656,3 +656,19 @@ func TestInactivityWarningFaults(t *testing.T) {
 		})
 	}
 }
+
+// The accept arms the timer and writes the inactivity record the close
+// needs (the interaction channel to close). TaskRouter sends the accept
+// once: a record write that fails twice is tried a third time, so the
+// timeout still closes the conversation.
+func TestInactivityRecordWriteRetriedOnAccept(t *testing.T) {
+	w := startInactivity(t, 1, nil)
+	w.Faults(emulator.Fault{Host: "sync.twilio.com", Method: "POST", Path: "flexhooks_inactivity_[0-9a-f]{2}/Items$", Status: 500, Times: 2})
+	csid, task := w.contact("+15551110020", "sms")
+	w.Faults()
+	w.Advance("PT31M")
+	c := w.conv(csid)
+	assert.Equal(t, "closed", c.State)
+	assert.Equal(t, 1, c.count(closingText), "the customer is told")
+	assert.Equal(t, "completed", w.taskStatus(csid)[task])
+}

@@ -61,7 +61,15 @@ func (in *Inactivity) OnReservationAccepted(ctx context.Context, ev TaskRouterEv
 		arm() // its record is there: this replica wrote it for an earlier task
 	} else {
 		parallel(arm, func() {
-			recErr = in.tw.CreateSyncMapItem(ctx, ShardedMap(InactivityRecordMap, rec.ConversationSid), rec.ConversationSid, rec, inactivityRecordTTL)
+			// Tried three times: TaskRouter sends this event once, and a
+			// timer armed with no record fires on nothing to close.
+			recErr = retryFailed(ctx, func() error {
+				err := in.tw.CreateSyncMapItem(ctx, ShardedMap(InactivityRecordMap, rec.ConversationSid), rec.ConversationSid, rec, inactivityRecordTTL)
+				if isConflict(err) {
+					return nil // there already (a lost answer, or an earlier task's), with the same content
+				}
+				return err
+			})
 			if recErr == nil {
 				in.written.remember(rec.ConversationSid, at)
 			}
@@ -80,8 +88,9 @@ func (in *Inactivity) OnReservationAccepted(ctx context.Context, ev TaskRouterEv
 		return armErr
 	}
 	if recErr != nil {
-		// The timer is armed but the close path could not find the channel:
-		// fail so that TaskRouter delivers the event again.
+		// The timer is armed but the close path cannot find the channel.
+		// TaskRouter will not deliver the event again: the error is for the
+		// logs and the metrics (docs/twilio-behaviour.md's known holes).
 		return recErr
 	}
 	flexhooks.LogAttrs(ctx, slog.String("inactivity", "armed"), slog.Duration("inactiveTimer", timer))
