@@ -153,6 +153,14 @@ func (in *Inactivity) StateUpdated(ctx context.Context, ev ConversationStateEven
 	if !known {
 		in.log.WarnContext(ctx, "inactivity: the park claim could not be read; judging the park from the attributes", "conversationSid", ev.ConversationSid, "err", parkErr)
 	}
+	if rec == nil && !parked && conv.State == "inactive" {
+		// The accept's write of the record failed: rebuilt from the live
+		// task. A failure leaves the claim held, for the sweeper.
+		var err error
+		if rec, err = in.recoverRecord(ctx, ev.ConversationSid); err != nil {
+			return nil, err
+		}
+	}
 	act, notified, why := in.decide(conv, parked, rec, msgs, at)
 	flexhooks.LogAttrs(ctx, slog.String("inactivity", why))
 	if act == actNone {

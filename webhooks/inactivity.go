@@ -89,6 +89,9 @@ type InactivityConfig struct {
 	// the close, is waited for before the webhook answers, and cannot fail
 	// the close.
 	Closing func(ctx context.Context, conversationSid string)
+	// WorkspaceSid is the Flex workspace: where a lost inactivity record is
+	// rebuilt from the conversation's live task (recoverRecord).
+	WorkspaceSid string
 	// Records, when set, is asked by the sweep whether the interaction
 	// record saw each close it finds done (inactivity_record_close.go).
 	Records InactivityRecords
@@ -110,6 +113,9 @@ type InactivityTwilio interface {
 	// live task of the channel completes, whichever agent has it, and the
 	// conversation closes. Closing a closed channel is not an error.
 	CloseInteractionChannel(ctx context.Context, interactionSid, channelSid string) error
+
+	// ListTasks lists the workspace's tasks (recoverRecord).
+	ListTasks(ctx context.Context, workspaceSid string, o TaskListOptions) ([]TaskSummary, error)
 
 	CreateSyncMapItem(ctx context.Context, mapName, key string, data any, ttl time.Duration) error
 	PutSyncMapItem(ctx context.Context, mapName, key string, data any, ttl time.Duration) error

@@ -187,6 +187,12 @@ func (in *Inactivity) readEpisode(ctx context.Context, csid string, at time.Time
 	if !known {
 		return ep, parkErr // the park decides whether to close: read it next sweep
 	}
+	if ep.rec == nil && !parked && ep.conv.State == "inactive" {
+		var err error
+		if ep.rec, err = in.recoverRecord(ctx, csid); err != nil {
+			return ep, err
+		}
+	}
 	ep.act, ep.notified, ep.why = in.decide(ep.conv, parked, ep.rec, ep.msgs, at)
 	return ep, nil
 }

@@ -36,14 +36,7 @@ import (
 // `flexhooks setup` configures.
 func (in *Inactivity) OnReservationAccepted(ctx context.Context, ev TaskRouterEvent) error {
 	attrs := ev.Attributes()
-	rec := InactivityRecord{
-		ConversationSid: stringAttr(attrs, "conversationSid"),
-		InteractionSid:  stringAttr(attrs, "flexInteractionSid"),
-		ChannelSid:      stringAttr(attrs, "flexInteractionChannelSid"),
-		ChannelType:     stringAttr(attrs, "channelType"),
-		CustomerAddress: customerIdentity(attrs),
-		TaskSid:         ev.TaskSid,
-	}
+	rec := inactivityRecordOf(attrs, ev.TaskSid)
 	if !validSID("CH", rec.ConversationSid) || !validSID("KD", rec.InteractionSid) || !validSID("UO", rec.ChannelSid) {
 		return nil // not a conversation task (voice, a task made by hand)
 	}

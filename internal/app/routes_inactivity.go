@@ -42,6 +42,7 @@ func inactivityRoutes(cfg config.Config, tw *twilio.Client, events *webhooks.Tas
 			WhatsAppContentSid: cfg.InactivityWhatsAppContentSID,
 			Closing:            closing,
 			Records:            seen,
+			WorkspaceSid:       cfg.WorkspaceSID,
 		}, log)
 		events.On("reservation.accepted", in.OnReservationAccepted)
 		handle = in.StateUpdated
