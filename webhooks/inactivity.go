@@ -114,8 +114,10 @@ type InactivityTwilio interface {
 	// conversation closes. Closing a closed channel is not an error.
 	CloseInteractionChannel(ctx context.Context, interactionSid, channelSid string) error
 
-	// ListTasks lists the workspace's tasks (recoverRecord).
+	// ListTasks lists the workspace's tasks, and FetchTaskSummary reads one
+	// whose listed attributes were left out (recoverRecord).
 	ListTasks(ctx context.Context, workspaceSid string, o TaskListOptions) ([]TaskSummary, error)
+	FetchTaskSummary(ctx context.Context, workspaceSid, taskSid string) (TaskSummary, error)
 
 	CreateSyncMapItem(ctx context.Context, mapName, key string, data any, ttl time.Duration) error
 	PutSyncMapItem(ctx context.Context, mapName, key string, data any, ttl time.Duration) error

@@ -25,6 +25,15 @@ func (in *Inactivity) recoverRecord(ctx context.Context, csid string) (*Inactivi
 		return nil, err
 	}
 	for _, t := range tasks {
+		if t.Attributes == nil {
+			// Twilio's list may leave attributes out (its spec: shown
+			// only when one task is fetched).
+			if t, err = in.tw.FetchTaskSummary(ctx, in.cfg.WorkspaceSid, t.Sid); isNotFound(err) {
+				continue
+			} else if err != nil {
+				return nil, err
+			}
+		}
 		rec := inactivityRecordOf(t.Attributes, t.Sid)
 		if rec.ConversationSid != csid || !validSID("KD", rec.InteractionSid) || !validSID("UO", rec.ChannelSid) {
 			continue
