@@ -68,9 +68,6 @@ func (in *Inactivity) OnReservationAccepted(ctx context.Context, ev TaskRouterEv
 			}
 		})
 	}
-	if isConflict(recErr) {
-		recErr = nil // the record is there already, with the same content
-	}
 	if isConflict(armErr) || isNotFound(armErr) {
 		// The conversation closed (50377) or went away before the event
 		// arrived: there is nothing left to time out.
