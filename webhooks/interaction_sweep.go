@@ -34,16 +34,18 @@ import (
 // Each task's record is read (one Sync read, spread over the record
 // shards) and compared; only a record missing a fact is repaired.
 //
-// What it gives up: an end is caught up only while TaskRouter still holds
-// the ended task, so the sweep must run more often than every five minutes
-// (SWEEP_INTERVAL's default is one minute); a task that ended while no
-// sweep ran for five minutes is still caught up by its conversation's next
-// task (OnTaskEvent's catchUp). A conversation closed with no task live
+// What it gives up: an end is found only while TaskRouter still holds the
+// ended task, so one sweep must list it and read its record in those five
+// minutes (SWEEP_INTERVAL's default is one minute); once found, it is
+// remembered until recorded. A task that ended while no sweep succeeded
+// for five minutes is still caught up by its conversation's next task
+// (OnTaskEvent's catchUp). A conversation closed with no task live
 // (a parked one closed by the inactivity timeout) whose close event was
 // lost is not found here, but by the inactivity sweep
 // (inactivity_record_close.go); listing Conversations' closed
-// conversations cannot be narrowed to recent closes. A close found here is
-// remembered until recorded (interaction_sweep_closes.go).
+// conversations cannot be narrowed to recent closes. A close or a task's
+// end found here is remembered until recorded, whatever TaskRouter lets go
+// meanwhile (interaction_sweep_remembered.go).
 //
 // Twilio's list may leave a task's attributes out (the spec: shown only
 // when one task is fetched); the conversation of such a task is then read
@@ -183,10 +185,19 @@ func (s *recordSweep) check(ctx context.Context, run *SweepRun, ws, csid string,
 	case err != nil:
 		return err
 	}
-	var missing []string
+	var missing, forget []string
+	remembered := map[string]taskFacts{}
 	for _, t := range tasks {
-		if gap := missingFact(rec, t, settled); gap != "" {
-			missing = append(missing, t.Sid+": "+gap)
+		gap := missingFact(rec, t, settled)
+		if gap == "" {
+			continue
+		}
+		missing = append(missing, t.Sid+": "+gap)
+		if rec != nil && endedStatus(t.AssignmentStatus) {
+			// TaskRouter lets an ended task go five minutes after its end.
+			facts := endedTaskFacts(csid, t)
+			s.remember(ctx, run, t.Sid, facts)
+			remembered[t.Sid], forget = facts.facts(t.Sid), append(forget, t.Sid)
 		}
 	}
 	closeUnseen := false
@@ -202,6 +213,7 @@ func (s *recordSweep) check(ctx context.Context, run *SweepRun, ws, csid string,
 		if closeUnseen {
 			missing = append(missing, "the conversation's close")
 			s.rememberClose(ctx, run, csid, tasks)
+			forget = append(forget, csid)
 		}
 	}
 	if len(missing) == 0 {
@@ -225,11 +237,8 @@ func (s *recordSweep) check(ctx context.Context, run *SweepRun, ws, csid string,
 		// beside their repairs.
 		Kind: RecordGapKind, Key: "record:" + csid, Sids: sids, Detail: detail,
 		Fix: func(ctx context.Context) error {
-			err := s.in.catchUpTasks(ctx, ws, csid, taskSids, closeUnseen)
-			if closeUnseen {
-				return s.closeRepaired(ctx, csid, err)
-			}
-			return err
+			err := s.in.catchUpTasks(ctx, ws, csid, taskSids, closeUnseen, remembered)
+			return s.forgetRepaired(ctx, forget, err)
 		},
 	})
 	return nil
@@ -314,7 +323,9 @@ func joinShort(parts []string) string {
 // accumulate and the write is conditional (If-Match), so it is idempotent
 // and safe beside live events and another replica's sweep. closed: the
 // conversation was seen closed with all its tasks ended; it is read again.
-func (in *Interactions) catchUpTasks(ctx context.Context, ws, csid string, taskSids []string, closed bool) error {
+// remembered: what an earlier read showed of ended tasks, recorded for
+// those TaskRouter has let go since.
+func (in *Interactions) catchUpTasks(ctx context.Context, ws, csid string, taskSids []string, closed bool, remembered map[string]taskFacts) error {
 	facts := make([]*taskFacts, len(taskSids))
 	opens := make([]*openFacts, len(taskSids))
 	quietAt := make([]time.Time, len(taskSids))
@@ -338,6 +349,9 @@ func (in *Interactions) catchUpTasks(ctx context.Context, ws, csid string, taskS
 	var known []taskFacts
 	var closedAt time.Time
 	for i, f := range facts {
+		if r, ok := remembered[taskSids[i]]; f == nil && ok {
+			f = &r // gone from TaskRouter: what it showed before
+		}
 		if f == nil {
 			continue // gone from TaskRouter meanwhile: nothing more to learn
 		}

@@ -270,7 +270,8 @@ func recordSweepCost(t *testing.T, w *recordsWorld, listed bool) {
 // The inactivity timeout closes a conversation while every record write
 // fails: the close's mark, the task's end and the close event's write are
 // all lost, and once TaskRouter has let the ended task go (five minutes)
-// the records' own sweep has nothing to find it by. The inactivity sweep,
+// the records' own sweep knows only the task's end, which its event wrote
+// down (it records that, not the close). The inactivity sweep,
 // whose claim of the episode is still held, asks the record whether it saw
 // the close: it did not, so the sweep records it, Closed Abandoned at the
 // closing notice's time, and lets the claim go only on the sweep after.
@@ -289,9 +290,10 @@ func TestInactivitySweepClosesTheRecordThatMissedTheClose(t *testing.T) {
 
 	w.Advance("PT6M") // TaskRouter has deleted the ended task
 	rep := w.Sweep(0, false)
-	assert.Equal(t, []string{webhooks.RepairRecordCloseUnseen}, e2etest.Repaired(rep))
+	assert.ElementsMatch(t, []string{webhooks.RepairRecordCloseUnseen, webhooks.RecordGapKind}, e2etest.Repaired(rep))
 	v := w.interaction(csid, w.supervisor())
 	assert.Equal(t, webhooks.StateClosedAbandoned, v.State)
+	assert.NotNil(t, v.RelatedTasks[0].EndedAt, "the task's end, as its event wrote it down")
 	require.NotNil(t, v.ClosedAt)
 	assert.Equal(t, w.at(1860), *v.ClosedAt, "closed when the closing notice went out")
 
@@ -331,5 +333,66 @@ func TestRecordSweepRemembersACloseUntilItIsRecorded(t *testing.T) {
 	require.NotNil(t, v.ClosedAt)
 	assert.Equal(t, completedAt, *v.ClosedAt, "closed when its task last changed")
 	assert.Empty(t, e2etest.Repaired(w.Sweep(0, false)), "nothing more to do")
-	assert.Empty(t, w.syncItems(webhooks.RecordCloseMap), "the close is forgotten once recorded")
+	assert.Empty(t, w.syncItems(webhooks.RecordGapMap), "the close is forgotten once recorded")
+}
+
+// A task's end the record missed, found by a sweep whose repair failed, is
+// recorded by a later sweep although TaskRouter has deleted the task since
+// (five minutes after its end): the sweep remembered what it showed.
+func TestRecordSweepRemembersATaskEndUntilItIsRecorded(t *testing.T) {
+	w := startRecords(t, recordsOptions{})
+	in := w.Inbound("+15556000032", "sms", "hello")
+	w.AcceptReservation(in.TaskSid)
+	w.Advance("PT1M")
+	w.Faults(recordWritesFail())
+	_, err := w.Twilio.TaskrouterV1.UpdateTask(w.Seeded.WorkspaceSID, in.TaskSid, (&taskrouterapi.UpdateTaskParams{}).SetAssignmentStatus("completed"))
+	require.NoError(t, err)
+	w.Settle()
+	completedAt := w.now().Truncate(time.Second)
+	w.Advance("PT3M")
+	rep := w.Sweep(0, false)
+	require.Len(t, recordGaps(rep), 1, "%+v", rep)
+	assert.Equal(t, webhooks.OutcomeFailed, recordGaps(rep)[0].Outcome, "the record's writes still fail")
+	w.Faults()
+	require.Nil(t, w.interaction(in.ConversationSid, w.supervisor()).RelatedTasks[0].EndedAt)
+
+	w.Advance("PT6M") // TaskRouter has deleted the completed task
+	assert.Equal(t, []string{webhooks.RecordGapKind}, e2etest.Repaired(w.Sweep(0, false)))
+	v := w.interaction(in.ConversationSid, w.supervisor())
+	require.Len(t, v.RelatedTasks, 1)
+	if assert.NotNil(t, v.RelatedTasks[0].EndedAt, "the end is recorded") {
+		assert.Equal(t, completedAt, *v.RelatedTasks[0].EndedAt, "when the task ended")
+	}
+	assert.NotEqual(t, webhooks.StateWorkInProgress, v.State, "no agent works it any more")
+	assert.Empty(t, e2etest.Repaired(w.Sweep(0, false)), "nothing more to do")
+	assert.Empty(t, w.syncItems(webhooks.RecordGapMap), "the end is forgotten once recorded")
+}
+
+// A task's end whose record write failed is written down by the event's
+// handler: recorded by the first sweep that works, although every sweep
+// failed for as long as TaskRouter held the ended task.
+func TestRecordSweepRecordsAnEndNoSweepSaw(t *testing.T) {
+	w := startRecords(t, recordsOptions{})
+	in := w.Inbound("+15556000033", "sms", "hello")
+	w.AcceptReservation(in.TaskSid)
+	w.Advance("PT1M")
+	w.Faults(recordWritesFail())
+	_, err := w.Twilio.TaskrouterV1.UpdateTask(w.Seeded.WorkspaceSID, in.TaskSid, (&taskrouterapi.UpdateTaskParams{}).SetAssignmentStatus("completed"))
+	require.NoError(t, err)
+	w.Settle()
+	completedAt := w.now().Truncate(time.Second)
+	w.Faults(emulator.Fault{Host: "taskrouter.twilio.com", Method: "GET", Path: "/Tasks$", Status: 503})
+	for range 6 { // TaskRouter lists the ended task for five minutes
+		w.Advance("PT1M")
+		assert.NotEmpty(t, w.Sweep(0, false).StepErrors, "the task list fails")
+	}
+	w.Faults()
+	require.Nil(t, w.interaction(in.ConversationSid, w.supervisor()).RelatedTasks[0].EndedAt)
+
+	assert.Equal(t, []string{webhooks.RecordGapKind}, e2etest.Repaired(w.Sweep(0, false)))
+	v := w.interaction(in.ConversationSid, w.supervisor())
+	if assert.NotNil(t, v.RelatedTasks[0].EndedAt, "the end is recorded") {
+		assert.Equal(t, completedAt, *v.RelatedTasks[0].EndedAt, "when the task ended")
+	}
+	assert.Empty(t, w.syncItems(webhooks.RecordGapMap), "the end is forgotten once recorded")
 }

@@ -240,6 +240,9 @@ func (in *Interactions) OnTaskEvent(ctx context.Context, ev TaskRouterEvent) err
 		}
 	}
 	opened := err == nil && rec != nil && rec.opened
+	if err != nil && ended {
+		in.rememberEnd(ctx, csid, f)
+	}
 	in.gap(ctx, csid, ev.EventType, errors.Join(err, indexErr, catchErr, createdErr))
 	if opened && !ended && in.opened != nil {
 		in.opened(ctx, rec, ev)

@@ -66,7 +66,8 @@ type World struct {
 }
 
 // Start builds the world and tears it down when the test ends. Set
-// E2E_LOG=1 to see the services' logs.
+// E2E_LOG=1 to see the services' logs, E2E_LOG=debug to see them all
+// (slower: a race that needs tight timing may then hide).
 func Start(t testing.TB, opts Options) *World {
 	t.Helper()
 	emu, err := emulator.New(emulator.Options{
@@ -119,8 +120,12 @@ func (w *World) startService(configure func(*config.Config)) (string, *app.App) 
 		configure(&cfg)
 	}
 	log := slog.New(slog.DiscardHandler)
-	if os.Getenv("E2E_LOG") != "" {
-		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug})).With("service", base)
+	if v := os.Getenv("E2E_LOG"); v != "" {
+		level := slog.LevelInfo
+		if v == "debug" {
+			level = slog.LevelDebug
+		}
+		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})).With("service", base)
 	}
 	// The service tells time by the emulator's clock, as embedded mode
 	// does: a park's age, a scheduled unpark and the sweeper's grace all
