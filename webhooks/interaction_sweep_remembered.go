@@ -79,11 +79,15 @@ func (s *recordSweep) remember(ctx context.Context, run *SweepRun, key string, g
 	}
 }
 
-// rememberGap writes a gap down; a failure only leaves it to TaskRouter's
-// window. A gap remembered already stays as it was first seen.
+// rememberGap writes a gap down, trying a failed write three times (a
+// create keyed by the gap: a replay finds it there); a failure only leaves
+// it to TaskRouter's window. A gap remembered already stays as it was
+// first seen.
 func (in *Interactions) rememberGap(ctx context.Context, key string, gap any) {
-	err := in.tw.CreateSyncMapItem(ctx, RecordGapMap, key, gap, recordGapTTL)
-	if err != nil && !isConflict(err) {
+	err := retryFailed(ctx, func() error {
+		return ignoreConflict(in.tw.CreateSyncMapItem(ctx, RecordGapMap, key, gap, recordGapTTL))
+	})
+	if err != nil {
 		in.log.WarnContext(ctx, "interaction record gap could not be remembered; TaskRouter still shows it for a few minutes",
 			"key", key, "err", err)
 	}

@@ -176,6 +176,15 @@ func isCode(err error, code string) bool {
 func isNotFound(err error) bool { return isCode(err, flexhooks.ENOTFOUND) }
 func isConflict(err error) bool { return isCode(err, flexhooks.ECONFLICT) }
 
+// ignoreConflict is nil for a create that found its key taken: what it
+// would have written is there.
+func ignoreConflict(err error) error {
+	if isConflict(err) {
+		return nil
+	}
+	return err
+}
+
 // conversationError turns a failed conversation fetch into the caller's
 // error: an unknown conversation is the caller's 404, anything else is
 // Twilio's failure as mapped.
