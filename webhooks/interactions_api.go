@@ -102,10 +102,44 @@ func (in *Interactions) readable(ctx context.Context, csid string) (*Interaction
 	if err != nil {
 		return nil, "", err
 	}
-	if c, ok := flexhooks.CallerFrom(ctx); ok && !c.IsSupervisor() && !rec.AssignedTo(c.WorkerSid) {
+	c, ok := flexhooks.CallerFrom(ctx)
+	if !ok || c.IsSupervisor() || rec.AssignedTo(c.WorkerSid) {
+		return rec, rev, nil
+	}
+	if rec, rev, err = in.catchUpAccepts(ctx, csid, rec, rev); err != nil {
+		return nil, "", err
+	}
+	if !rec.AssignedTo(c.WorkerSid) {
 		return nil, "", flexhooks.Errorf(flexhooks.EFORBIDDEN, "interaction %s was never assigned to you", rec.Number)
 	}
 	return rec, rev, nil
+}
+
+// catchUpAccepts asks TaskRouter about the record's live tasks whose
+// accept it does not show, records what TaskRouter says and returns the
+// record read again; as it was when it has no such task. The record may
+// have missed the caller's accept (its write failed; the sweep fills it in
+// within a minute or so), and the caller must not get 403 on their own
+// conversation meanwhile. Only on the way to a 403, and only for tasks the
+// record already names: an agent's requests cannot make it list tasks.
+func (in *Interactions) catchUpAccepts(ctx context.Context, csid string, rec *InteractionRecord, rev string) (*InteractionRecord, string, error) {
+	var sids []string
+	for _, t := range rec.Tasks {
+		if t.EndedAt.IsZero() && t.AcceptedAt.IsZero() {
+			sids = append(sids, t.Sid)
+		}
+	}
+	if len(sids) == 0 {
+		return rec, rev, nil
+	}
+	err := in.catchUpTasks(ctx, in.cfg.WorkspaceSid, csid, sids, false, nil)
+	switch {
+	case errors.Is(err, ErrRepairUnneeded):
+		return rec, rev, nil
+	case err != nil:
+		return nil, "", err
+	}
+	return in.load(ctx, csid)
 }
 
 // changeable loads a record the caller may change: a supervisor's, or an

@@ -977,3 +977,32 @@ func TestInteractionRecordCloseRetriesTheRecordWrite(t *testing.T) {
 	assert.Equal(t, webhooks.StateClosedComplete, v.State)
 	assert.Equal(t, "Solved", v.ShortDescription)
 }
+
+// The record missed the agent's accept (its write failed, and the sweep
+// has not run yet): the agent still reads and closes their own
+// interaction, TaskRouter vouching for the accept, which the record then
+// shows. Another agent still gets 403.
+func TestInteractionCloseByAnAgentTheRecordMissed(t *testing.T) {
+	w := startRecords(t, recordsOptions{})
+	in := w.Inbound("+15556000041", "sms", "hello")
+	w.Advance("PT1M")
+	w.Faults(recordWritesFail())
+	alice := w.AcceptReservation(in.TaskSid)
+	w.Settle()
+	w.Faults()
+	require.Nil(t, w.interaction(in.ConversationSid, w.supervisor()).AssignedTo, "the record missed the accept")
+
+	bobTok, _ := w.Token("bob")
+	status, body := w.Post(w.Services[0], "/interactions/"+in.ConversationSid+"/close", bobTok, map[string]any{})
+	require.Equal(t, http.StatusForbidden, status, "%v", body)
+	tok, _ := w.Token(alice)
+	status, body = w.Post(w.Services[0], "/interactions/"+in.ConversationSid+"/close", tok, map[string]any{"shortDescription": "Solved"})
+	require.Equal(t, http.StatusOK, status, "%v", body)
+	w.Settle()
+	assert.Equal(t, "closed", w.conversationState(in.ConversationSid))
+	v := w.interaction(in.ConversationSid, w.supervisor())
+	assert.Equal(t, webhooks.StateClosedComplete, v.State)
+	if assert.NotNil(t, v.AssignedTo) {
+		assert.Equal(t, alice, v.AssignedTo.WorkerSid)
+	}
+}
