@@ -68,16 +68,17 @@ func parseInactivityClaim(it SyncItem) (inactivityClaim, bool) {
 // Sweep examines the newest claim of each conversation.
 func (s inactivitySweep) Sweep(ctx context.Context, run *SweepRun) error {
 	newest := map[string]inactivityClaim{}
-	for i := range IndexShards {
-		name := fmt.Sprintf("%s_%02x", InactivityClaimMap, i)
-		err := run.ScanMap(ctx, name, func(it SyncItem) {
-			if c, ok := parseInactivityClaim(it); ok && c.at.After(newest[c.csid].at) {
-				newest[c.csid] = c
-			}
-		})
-		if err != nil && !isNotFound(err) { // a shard nobody wrote yet
-			return err
+	names := make([]string, IndexShards)
+	for i := range names {
+		names[i] = fmt.Sprintf("%s_%02x", InactivityClaimMap, i)
+	}
+	err := run.ScanMaps(ctx, names, func(_ string, it SyncItem) {
+		if c, ok := parseInactivityClaim(it); ok && c.at.After(newest[c.csid].at) {
+			newest[c.csid] = c
 		}
+	})
+	if err != nil {
+		return err
 	}
 	claims := make([]inactivityClaim, 0, len(newest))
 	for _, c := range newest {

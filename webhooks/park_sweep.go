@@ -67,21 +67,19 @@ func (s *parkSweep) Name() string { return "parks" }
 func (s *parkSweep) Sweep(ctx context.Context, run *SweepRun) error {
 	claims := map[string]ParkRecord{}
 	var old []SyncItem
-	for _, m := range ParkClaimMaps() {
-		err := run.ScanMap(ctx, m, func(it SyncItem) {
-			var rec ParkRecord
-			if decodeJSON(it.Data, &rec) != nil || rec.InteractionSid == "" {
-				return // not a claim this service wrote; left alone
-			}
-			rec.ConversationSid = it.Key
-			claims[it.Key] = rec
-			if run.Now.Sub(it.DateCreated) >= run.Grace() {
-				old = append(old, it) // younger ones may be parks in progress
-			}
-		})
-		if err != nil {
-			return err
+	err := run.ScanMaps(ctx, ParkClaimMaps(), func(_ string, it SyncItem) {
+		var rec ParkRecord
+		if decodeJSON(it.Data, &rec) != nil || rec.InteractionSid == "" {
+			return // not a claim this service wrote; left alone
 		}
+		rec.ConversationSid = it.Key
+		claims[it.Key] = rec
+		if run.Now.Sub(it.DateCreated) >= run.Grace() {
+			old = append(old, it) // younger ones may be parks in progress
+		}
+	})
+	if err != nil {
+		return err
 	}
 	// In random order: a sweep cut short (POST /admin/sweep runs under a
 	// request's deadline) must not always reach the same parks first.

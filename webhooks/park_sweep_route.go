@@ -2,6 +2,7 @@ package webhooks
 
 import (
 	"context"
+	"sort"
 )
 
 // expiredNoticeAttributes marks the expired-park notice as the service's
@@ -140,20 +141,20 @@ func (s *parkSweep) sweepLists(ctx context.Context, run *SweepRun, claims map[st
 	if err != nil {
 		return err
 	}
-	for _, name := range names {
-		err := run.ScanMap(ctx, name, func(it SyncItem) {
-			if _, ok := claims[it.Key]; ok || run.Now.Sub(it.DateCreated) < run.Grace() {
-				return
-			}
-			rec := ParkRecord{ConversationSid: it.Key}
-			run.Repair(ctx, Repair{Kind: RepairParkedListStale, Key: it.Key, Detail: "listed in " + name + " but not parked",
-				Sids: map[string]string{"conversationSid": it.Key, "map": name}, Fix: s.dropListItem(name, rec)})
-		})
-		if err != nil {
-			return err
+	type listed struct{ name, csid string }
+	var stale []listed
+	err = run.ScanMaps(ctx, names, func(name string, it SyncItem) {
+		if _, ok := claims[it.Key]; !ok && run.Now.Sub(it.DateCreated) >= run.Grace() {
+			stale = append(stale, listed{name, it.Key})
 		}
+	})
+	sort.Slice(stale, func(i, j int) bool { return stale[i].name+stale[i].csid < stale[j].name+stale[j].csid })
+	for _, l := range stale {
+		rec := ParkRecord{ConversationSid: l.csid}
+		run.Repair(ctx, Repair{Kind: RepairParkedListStale, Key: l.csid, Detail: "listed in " + l.name + " but not parked",
+			Sids: map[string]string{"conversationSid": l.csid, "map": l.name}, Fix: s.dropListItem(l.name, rec)})
 	}
-	return nil
+	return err
 }
 
 func (s *parkSweep) dropListItem(mapName string, rec ParkRecord) func(context.Context) error {

@@ -8,6 +8,8 @@ import (
 	"sort"
 	"sync"
 	"time"
+
+	"golang.org/x/sync/errgroup"
 )
 
 // Twilio delivers no webhook again after an error answer (docs/twilio-behaviour.md),
@@ -300,6 +302,33 @@ func (r *SweepRun) Forget(ctx context.Context, kind, key string) {
 		return
 	}
 	_ = r.s.tw.DeleteSyncMapItem(ctx, SweepLockMap, "seen:"+kind+":"+key)
+}
+
+// ScanMaps calls fn for every item of the Sync maps names, one call at a
+// time. The maps are listed side by side, sweepConcurrency at a time: a
+// kind of state spread over many Maps (256 inactivity-claim shards) read
+// one after another would take a sweep 25 s at 100 ms a call; each list is
+// on its own Map, so Sync's per-Map rate holds. Every map is scanned even
+// when one fails; the error joins their failures.
+func (r *SweepRun) ScanMaps(ctx context.Context, names []string, fn func(mapName string, it SyncItem)) error {
+	var mu sync.Mutex
+	errs := make([]error, len(names))
+	var g errgroup.Group
+	g.SetLimit(sweepConcurrency)
+	for i, name := range names {
+		g.Go(func() error {
+			var items []SyncItem
+			errs[i] = r.ScanMap(ctx, name, func(it SyncItem) { items = append(items, it) })
+			mu.Lock()
+			defer mu.Unlock()
+			for _, it := range items {
+				fn(name, it)
+			}
+			return nil
+		})
+	}
+	_ = g.Wait()
+	return errors.Join(errs...)
 }
 
 // ScanMap calls fn for every item of a Sync map, a page of 100 at a time.

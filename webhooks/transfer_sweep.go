@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"sort"
 )
 
 // The transfer sweep finishes what a transfer left when an answer was lost
@@ -50,11 +51,10 @@ func (transferSweep) Name() string { return "transfers" }
 // Sweep inspects every transfer claim.
 func (s transferSweep) Sweep(ctx context.Context, run *SweepRun) error {
 	var claims []SyncItem
-	for _, m := range TransferClaimMaps() {
-		if err := run.ScanMap(ctx, m, func(it SyncItem) { claims = append(claims, it) }); err != nil {
-			return err
-		}
+	if err := run.ScanMaps(ctx, TransferClaimMaps(), func(_ string, it SyncItem) { claims = append(claims, it) }); err != nil {
+		return err
 	}
+	sort.Slice(claims, func(i, j int) bool { return claims[i].Key < claims[j].Key })
 	var errs []error
 	for _, it := range claims {
 		errs = append(errs, s.inspect(ctx, run, it))
