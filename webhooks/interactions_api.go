@@ -284,11 +284,15 @@ func (in *Interactions) CloseInteraction(ctx context.Context, req CloseInteracti
 	// close's own events wrote meanwhile when this replica handled them
 	// (afterOwnWrites). The channel is closed now: tried three times, since
 	// once its tasks are gone from TaskRouter (five minutes) nothing else
-	// may tell the record, if the close's own event hit a gap too.
+	// may tell the record, if the close's own event hit a gap too. A retry
+	// starts from a fresh read: the failed attempt changed its copy in
+	// place, and from it the retry would find nothing left to write.
 	read := rec
 	err = retryFailed(ctx, func() error {
+		from, fromRev := read, rev
+		read = nil
 		var err error
-		rec, err = in.applyFrom(ctx, req.ConversationSid, read, rev, afterOwnWrites, nil, func(r *InteractionRecord) (bool, error) {
+		rec, err = in.applyFrom(ctx, req.ConversationSid, from, fromRev, afterOwnWrites, nil, func(r *InteractionRecord) (bool, error) {
 			changed := r.recordCloseKind(closeComplete, in.now().UTC())
 			if r.ShortDescription != desc {
 				r.ShortDescription, changed = desc, true

@@ -1006,3 +1006,25 @@ func TestInteractionCloseByAnAgentTheRecordMissed(t *testing.T) {
 		assert.Equal(t, alice, v.AssignedTo.WorkerSid)
 	}
 }
+
+// The close API's record write fails and is tried again on a replica that
+// did not handle the close's own events: the retry must still write what
+// the failed attempt did not (the close and its short description), not
+// take the failed attempt's copy, changed in place, for the stored record.
+func TestInteractionCloseRetryOnAnotherReplica(t *testing.T) {
+	for _, failures := range []int{1, 2} {
+		t.Run(fmt.Sprintf("failures=%d", failures), func(t *testing.T) {
+			w := startRecords(t, recordsOptions{replicas: 2})
+			csid, _, alice := w.contacted("+15556000042", "sms", "PT1M")
+			tok, _ := w.Token(alice)
+			w.Faults(emulator.Fault{Host: "sync.twilio.com", Method: "POST", Path: "/Maps/" + webhooks.InteractionRecordMap + "_[0-9a-f]{3}/Items/CH", Status: 500, Times: failures})
+			status, body := w.Post(w.Services[1], "/interactions/"+csid+"/close", tok, map[string]any{"shortDescription": "Solved"})
+			w.Settle()
+			w.Faults()
+			require.Equal(t, http.StatusOK, status, "%v", body)
+			v := w.interaction(csid, w.supervisor())
+			assert.Equal(t, webhooks.StateClosedComplete, v.State)
+			assert.Equal(t, "Solved", v.ShortDescription, "the close API's own write is stored")
+		})
+	}
+}
