@@ -350,7 +350,7 @@ func (in *Interactions) catchUpTasks(ctx context.Context, ws, csid string, taskS
 	var closedAt time.Time
 	for i, f := range facts {
 		if r, ok := remembered[taskSids[i]]; f == nil && ok {
-			f = &r // gone from TaskRouter: what it showed before
+			f, quietAt[i] = &r, r.EndedAt // gone from TaskRouter: what it showed before
 		}
 		if f == nil {
 			continue // gone from TaskRouter meanwhile: nothing more to learn

@@ -396,3 +396,38 @@ func TestRecordSweepRecordsAnEndNoSweepSaw(t *testing.T) {
 	}
 	assert.Empty(t, w.syncItems(webhooks.RecordGapMap), "the end is forgotten once recorded")
 }
+
+// The close and its task's end both missed the record, and every sweep
+// failed for as long as TaskRouter held the ended task: the end, written
+// down by its event, leads the sweep to the close, which Conversations
+// still shows.
+func TestRecordSweepRecordsACloseNoSweepSaw(t *testing.T) {
+	w := startRecords(t, recordsOptions{})
+	in := w.Inbound("+15556000034", "sms", "hello")
+	w.AcceptReservation(in.TaskSid)
+	w.Advance("PT1M")
+	w.Faults(recordWritesFail())
+	ch := w.transfers().state().channel(in.ConversationSid)
+	require.NotNil(t, ch)
+	_, err := w.Twilio.FlexV1.UpdateInteractionChannel(in.InteractionSid, ch.Sid, (&flexapi.UpdateInteractionChannelParams{}).SetStatus("closed"))
+	require.NoError(t, err)
+	_, err = w.Twilio.TaskrouterV1.UpdateTask(w.Seeded.WorkspaceSID, in.TaskSid, (&taskrouterapi.UpdateTaskParams{}).SetAssignmentStatus("completed"))
+	require.NoError(t, err)
+	w.Settle()
+	completedAt := w.now().Truncate(time.Second)
+	w.Faults(emulator.Fault{Host: "taskrouter.twilio.com", Method: "GET", Path: "/Tasks$", Status: 503})
+	for range 6 { // TaskRouter lists the ended task for five minutes
+		w.Advance("PT1M")
+		w.Sweep(0, false)
+	}
+	w.Faults()
+	require.Equal(t, webhooks.StateWorkInProgress, w.interaction(in.ConversationSid, w.supervisor()).State, "the end and the close missed")
+
+	assert.Equal(t, []string{webhooks.RecordGapKind}, e2etest.Repaired(w.Sweep(0, false)))
+	v := w.interaction(in.ConversationSid, w.supervisor())
+	assert.Equal(t, webhooks.StateClosedComplete, v.State)
+	if assert.NotNil(t, v.ClosedAt) {
+		assert.Equal(t, completedAt, *v.ClosedAt, "closed at the task's end, the last change it showed")
+	}
+	assert.Empty(t, w.syncItems(webhooks.RecordGapMap), "forgotten once recorded")
+}

@@ -200,7 +200,11 @@ func (s *recordSweep) planRemembered(ctx context.Context, run *SweepRun, csid st
 		Fix: func(ctx context.Context) error {
 			errs := [2]error{ErrRepairUnneeded, ErrRepairUnneeded}
 			if len(taskSids) > 0 {
-				errs[0] = s.in.catchUpTasks(ctx, s.in.cfg.WorkspaceSid, csid, taskSids, false, g.tasks)
+				// The close may have been lost with the end, and TaskRouter
+				// no longer shows the tasks it would be found by: when
+				// Conversations shows it closed, it is recorded at the last
+				// remembered end.
+				errs[0] = s.in.catchUpTasks(ctx, s.in.cfg.WorkspaceSid, csid, taskSids, g.close == nil, g.tasks)
 			}
 			if g.close != nil {
 				errs[1] = s.recordRememberedClose(ctx, csid, g.close.ClosedAt)
