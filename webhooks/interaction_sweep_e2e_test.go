@@ -17,6 +17,7 @@ import (
 	"github.com/flexhooks/flexhooks/internal/config"
 	"github.com/flexhooks/flexhooks/internal/e2etest"
 	"github.com/flexhooks/flexhooks/internal/emulator"
+	"github.com/flexhooks/flexhooks/internal/emulator/flex"
 	"github.com/flexhooks/flexhooks/internal/isoduration"
 	"github.com/flexhooks/flexhooks/webhooks"
 )
@@ -301,29 +302,57 @@ func TestInactivitySweepClosesTheRecordThatMissedTheClose(t *testing.T) {
 	assert.Empty(t, w.syncItems(webhooks.InactivityClaimMap), "the episode's claim is let go")
 }
 
+// endUnrecorded has an accepted task end, and with closed its
+// conversation close first (in Flex), while every record write fails;
+// the faults stay on. It returns the task and when it ended.
+func (w *recordsWorld) endUnrecorded(from string, closed bool) (flex.InboundResult, time.Time) {
+	t := w.t
+	in := w.Inbound(from, "sms", "hello")
+	w.AcceptReservation(in.TaskSid)
+	w.Advance("PT1M")
+	w.Faults(recordWritesFail())
+	if closed {
+		ch := w.transfers().state().channel(in.ConversationSid)
+		require.NotNil(t, ch)
+		_, err := w.Twilio.FlexV1.UpdateInteractionChannel(in.InteractionSid, ch.Sid, (&flexapi.UpdateInteractionChannelParams{}).SetStatus("closed"))
+		require.NoError(t, err)
+	}
+	_, err := w.Twilio.TaskrouterV1.UpdateTask(w.Seeded.WorkspaceSID, in.TaskSid, (&taskrouterapi.UpdateTaskParams{}).SetAssignmentStatus("completed"))
+	require.NoError(t, err)
+	w.Settle()
+	return in, w.now().Truncate(time.Second)
+}
+
+// sweepsFailForTaskRoutersWindow has every sweep fail (TaskRouter's task
+// list) once a minute for as long as TaskRouter holds an ended task.
+func (w *recordsWorld) sweepsFailForTaskRoutersWindow() {
+	w.Faults(emulator.Fault{Host: "taskrouter.twilio.com", Method: "GET", Path: "/Tasks$", Status: 503})
+	for range 6 {
+		w.Advance("PT1M")
+		assert.NotEmpty(w.t, w.Sweep(0, false).StepErrors, "the task list fails")
+	}
+	w.Faults()
+}
+
+// sweepFindsButCannotRepair has a sweep find the gap once it is older than
+// the grace, and fail to repair it (the record's writes still fail); then
+// the faults go.
+func (w *recordsWorld) sweepFindsButCannotRepair() {
+	w.Advance("PT3M")
+	rep := w.Sweep(0, false)
+	require.Len(w.t, recordGaps(rep), 1, "%+v", rep)
+	assert.Equal(w.t, webhooks.OutcomeFailed, recordGaps(rep)[0].Outcome, "the record's writes still fail")
+	w.Faults()
+}
+
 // A conversation closed in Flex while every record write fails, and the
 // sweeps that see it closed fail too: once TaskRouter lets its tasks go
 // (five minutes after they end), the close would be lost for good. The
 // first sweep that saw it remembered it, so a later one records it.
 func TestRecordSweepRemembersACloseUntilItIsRecorded(t *testing.T) {
 	w := startRecords(t, recordsOptions{})
-	in := w.Inbound("+15556000031", "sms", "hello")
-	w.AcceptReservation(in.TaskSid)
-	w.Advance("PT1M")
-	w.Faults(recordWritesFail())
-	ch := w.transfers().state().channel(in.ConversationSid)
-	require.NotNil(t, ch)
-	_, err := w.Twilio.FlexV1.UpdateInteractionChannel(in.InteractionSid, ch.Sid, (&flexapi.UpdateInteractionChannelParams{}).SetStatus("closed"))
-	require.NoError(t, err)
-	_, err = w.Twilio.TaskrouterV1.UpdateTask(w.Seeded.WorkspaceSID, in.TaskSid, (&taskrouterapi.UpdateTaskParams{}).SetAssignmentStatus("completed"))
-	require.NoError(t, err)
-	w.Settle()
-	completedAt := w.now().Truncate(time.Second)
-	w.Advance("PT3M")
-	rep := w.Sweep(0, false)
-	require.Len(t, recordGaps(rep), 1, "%+v", rep)
-	assert.Equal(t, webhooks.OutcomeFailed, recordGaps(rep)[0].Outcome, "the record's writes still fail")
-	w.Faults()
+	in, completedAt := w.endUnrecorded("+15556000031", true)
+	w.sweepFindsButCannotRepair()
 	require.Equal(t, webhooks.StateWorkInProgress, w.interaction(in.ConversationSid, w.supervisor()).State)
 
 	w.Advance("PT6M") // TaskRouter has deleted the completed task
@@ -341,19 +370,8 @@ func TestRecordSweepRemembersACloseUntilItIsRecorded(t *testing.T) {
 // (five minutes after its end): the sweep remembered what it showed.
 func TestRecordSweepRemembersATaskEndUntilItIsRecorded(t *testing.T) {
 	w := startRecords(t, recordsOptions{})
-	in := w.Inbound("+15556000032", "sms", "hello")
-	w.AcceptReservation(in.TaskSid)
-	w.Advance("PT1M")
-	w.Faults(recordWritesFail())
-	_, err := w.Twilio.TaskrouterV1.UpdateTask(w.Seeded.WorkspaceSID, in.TaskSid, (&taskrouterapi.UpdateTaskParams{}).SetAssignmentStatus("completed"))
-	require.NoError(t, err)
-	w.Settle()
-	completedAt := w.now().Truncate(time.Second)
-	w.Advance("PT3M")
-	rep := w.Sweep(0, false)
-	require.Len(t, recordGaps(rep), 1, "%+v", rep)
-	assert.Equal(t, webhooks.OutcomeFailed, recordGaps(rep)[0].Outcome, "the record's writes still fail")
-	w.Faults()
+	in, completedAt := w.endUnrecorded("+15556000032", false)
+	w.sweepFindsButCannotRepair()
 	require.Nil(t, w.interaction(in.ConversationSid, w.supervisor()).RelatedTasks[0].EndedAt)
 
 	w.Advance("PT6M") // TaskRouter has deleted the completed task
@@ -373,20 +391,8 @@ func TestRecordSweepRemembersATaskEndUntilItIsRecorded(t *testing.T) {
 // failed for as long as TaskRouter held the ended task.
 func TestRecordSweepRecordsAnEndNoSweepSaw(t *testing.T) {
 	w := startRecords(t, recordsOptions{})
-	in := w.Inbound("+15556000033", "sms", "hello")
-	w.AcceptReservation(in.TaskSid)
-	w.Advance("PT1M")
-	w.Faults(recordWritesFail())
-	_, err := w.Twilio.TaskrouterV1.UpdateTask(w.Seeded.WorkspaceSID, in.TaskSid, (&taskrouterapi.UpdateTaskParams{}).SetAssignmentStatus("completed"))
-	require.NoError(t, err)
-	w.Settle()
-	completedAt := w.now().Truncate(time.Second)
-	w.Faults(emulator.Fault{Host: "taskrouter.twilio.com", Method: "GET", Path: "/Tasks$", Status: 503})
-	for range 6 { // TaskRouter lists the ended task for five minutes
-		w.Advance("PT1M")
-		assert.NotEmpty(t, w.Sweep(0, false).StepErrors, "the task list fails")
-	}
-	w.Faults()
+	in, completedAt := w.endUnrecorded("+15556000033", false)
+	w.sweepsFailForTaskRoutersWindow()
 	require.Nil(t, w.interaction(in.ConversationSid, w.supervisor()).RelatedTasks[0].EndedAt)
 
 	assert.Equal(t, []string{webhooks.RecordGapKind}, e2etest.Repaired(w.Sweep(0, false)))
@@ -403,24 +409,8 @@ func TestRecordSweepRecordsAnEndNoSweepSaw(t *testing.T) {
 // still shows.
 func TestRecordSweepRecordsACloseNoSweepSaw(t *testing.T) {
 	w := startRecords(t, recordsOptions{})
-	in := w.Inbound("+15556000034", "sms", "hello")
-	w.AcceptReservation(in.TaskSid)
-	w.Advance("PT1M")
-	w.Faults(recordWritesFail())
-	ch := w.transfers().state().channel(in.ConversationSid)
-	require.NotNil(t, ch)
-	_, err := w.Twilio.FlexV1.UpdateInteractionChannel(in.InteractionSid, ch.Sid, (&flexapi.UpdateInteractionChannelParams{}).SetStatus("closed"))
-	require.NoError(t, err)
-	_, err = w.Twilio.TaskrouterV1.UpdateTask(w.Seeded.WorkspaceSID, in.TaskSid, (&taskrouterapi.UpdateTaskParams{}).SetAssignmentStatus("completed"))
-	require.NoError(t, err)
-	w.Settle()
-	completedAt := w.now().Truncate(time.Second)
-	w.Faults(emulator.Fault{Host: "taskrouter.twilio.com", Method: "GET", Path: "/Tasks$", Status: 503})
-	for range 6 { // TaskRouter lists the ended task for five minutes
-		w.Advance("PT1M")
-		w.Sweep(0, false)
-	}
-	w.Faults()
+	in, completedAt := w.endUnrecorded("+15556000034", true)
+	w.sweepsFailForTaskRoutersWindow()
 	require.Equal(t, webhooks.StateWorkInProgress, w.interaction(in.ConversationSid, w.supervisor()).State, "the end and the close missed")
 
 	assert.Equal(t, []string{webhooks.RecordGapKind}, e2etest.Repaired(w.Sweep(0, false)))
