@@ -3,6 +3,8 @@ package webhooks
 import (
 	"context"
 	"errors"
+	"maps"
+	"slices"
 	"time"
 )
 
@@ -172,8 +174,8 @@ func (s *recordSweep) sweepRemembered(ctx context.Context, run *SweepRun, listed
 			g.tasks[it.Key], g.keys = r.facts(it.Key), append(g.keys, it.Key)
 		}
 	}
-	for csid, g := range byConv {
-		s.planRemembered(ctx, run, csid, g)
+	for _, csid := range slices.Sorted(maps.Keys(byConv)) {
+		s.planRemembered(ctx, run, csid, byConv[csid])
 	}
 	return nil
 }
@@ -182,9 +184,8 @@ func (s *recordSweep) sweepRemembered(ctx context.Context, run *SweepRun, listed
 func (s *recordSweep) planRemembered(ctx context.Context, run *SweepRun, csid string, g *rememberedGaps) {
 	sids := map[string]string{"conversationSid": csid}
 	var missed []string
-	taskSids := make([]string, 0, len(g.tasks))
-	for sid := range g.tasks {
-		taskSids = append(taskSids, sid)
+	taskSids := slices.Sorted(maps.Keys(g.tasks))
+	for _, sid := range taskSids {
 		missed = append(missed, "the end of "+sid)
 		sids["taskSid"] = sid
 	}
@@ -196,7 +197,7 @@ func (s *recordSweep) planRemembered(ctx context.Context, run *SweepRun, csid st
 	}
 	run.Repair(ctx, Repair{
 		Kind: RecordGapKind, Key: "record:" + csid, Sids: sids,
-		Detail: "the record missed what an earlier sweep remembered: " + joinShort(missed),
+		Detail: "the record missed what was written down for it earlier: " + joinShort(missed),
 		Fix: func(ctx context.Context) error {
 			errs := [2]error{ErrRepairUnneeded, ErrRepairUnneeded}
 			if len(taskSids) > 0 {
