@@ -962,20 +962,35 @@ func gapCount(t testing.TB, w *e2etest.World, service string) float64 {
 // The close API closes the channel first, then writes the record. When
 // that write fails (and the close's own event's write may fail too), the
 // record would never learn of the close once TaskRouter has let the tasks
-// go: the write is tried three times before the API gives up.
+// go: the write is tried three times before the API gives up. Each retry
+// must write what the failed attempt did not: on a replica that did not
+// handle the close's own events, it starts from the record it read, which
+// the failed attempt changed in place.
 func TestInteractionRecordCloseRetriesTheRecordWrite(t *testing.T) {
-	w := startRecords(t, recordsOptions{})
-	csid, _, alice := w.contacted("+15556000040", "sms", "PT1M")
-	tok, _ := w.Token(alice)
-	w.Faults(emulator.Fault{Host: "sync.twilio.com", Method: "POST", Path: "/Maps/" + webhooks.InteractionRecordMap + "_[0-9a-f]{3}/Items/CH", Status: 500, Times: 2})
-	status, body := w.Post(w.Services[0], "/interactions/"+csid+"/close", tok, map[string]any{"shortDescription": "Solved"})
-	w.Faults()
-	w.Settle()
-	require.Equal(t, http.StatusOK, status, "%v", body)
-	assert.Equal(t, "closed", w.conversationState(csid))
-	v := w.interaction(csid, w.supervisor())
-	assert.Equal(t, webhooks.StateClosedComplete, v.State)
-	assert.Equal(t, "Solved", v.ShortDescription)
+	for _, tc := range []struct {
+		name          string
+		replicas, via int
+		failures      int
+	}{
+		{"the replica that handles the events", 1, 0, 2},
+		{"another replica, one failure", 2, 1, 1},
+		{"another replica, two failures", 2, 1, 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := startRecords(t, recordsOptions{replicas: tc.replicas})
+			csid, _, alice := w.contacted("+15556000040", "sms", "PT1M")
+			tok, _ := w.Token(alice)
+			w.Faults(emulator.Fault{Host: "sync.twilio.com", Method: "POST", Path: "/Maps/" + webhooks.InteractionRecordMap + "_[0-9a-f]{3}/Items/CH", Status: 500, Times: tc.failures})
+			status, body := w.Post(w.Services[tc.via], "/interactions/"+csid+"/close", tok, map[string]any{"shortDescription": "Solved"})
+			w.Faults()
+			w.Settle()
+			require.Equal(t, http.StatusOK, status, "%v", body)
+			assert.Equal(t, "closed", w.conversationState(csid))
+			v := w.interaction(csid, w.supervisor())
+			assert.Equal(t, webhooks.StateClosedComplete, v.State)
+			assert.Equal(t, "Solved", v.ShortDescription, "the close API's own write is stored")
+		})
+	}
 }
 
 // The record missed the agent's accept (its write failed, and the sweep
@@ -1004,27 +1019,5 @@ func TestInteractionCloseByAnAgentTheRecordMissed(t *testing.T) {
 	assert.Equal(t, webhooks.StateClosedComplete, v.State)
 	if assert.NotNil(t, v.AssignedTo) {
 		assert.Equal(t, alice, v.AssignedTo.WorkerSid)
-	}
-}
-
-// The close API's record write fails and is tried again on a replica that
-// did not handle the close's own events: the retry must still write what
-// the failed attempt did not (the close and its short description), not
-// take the failed attempt's copy, changed in place, for the stored record.
-func TestInteractionCloseRetryOnAnotherReplica(t *testing.T) {
-	for _, failures := range []int{1, 2} {
-		t.Run(fmt.Sprintf("failures=%d", failures), func(t *testing.T) {
-			w := startRecords(t, recordsOptions{replicas: 2})
-			csid, _, alice := w.contacted("+15556000042", "sms", "PT1M")
-			tok, _ := w.Token(alice)
-			w.Faults(emulator.Fault{Host: "sync.twilio.com", Method: "POST", Path: "/Maps/" + webhooks.InteractionRecordMap + "_[0-9a-f]{3}/Items/CH", Status: 500, Times: failures})
-			status, body := w.Post(w.Services[1], "/interactions/"+csid+"/close", tok, map[string]any{"shortDescription": "Solved"})
-			w.Settle()
-			w.Faults()
-			require.Equal(t, http.StatusOK, status, "%v", body)
-			v := w.interaction(csid, w.supervisor())
-			assert.Equal(t, webhooks.StateClosedComplete, v.State)
-			assert.Equal(t, "Solved", v.ShortDescription, "the close API's own write is stored")
-		})
 	}
 }
