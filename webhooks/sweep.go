@@ -318,7 +318,7 @@ func (r *SweepRun) ScanMaps(ctx context.Context, names []string, fn func(mapName
 	for i, name := range names {
 		g.Go(func() error {
 			var items []SyncItem
-			errs[i] = r.ScanMap(ctx, name, func(it SyncItem) { items = append(items, it) })
+			errs[i] = ignoreNotFound(r.ScanMap(ctx, name, func(it SyncItem) { items = append(items, it) })) // a shard nobody wrote yet
 			mu.Lock()
 			defer mu.Unlock()
 			for _, it := range items {
