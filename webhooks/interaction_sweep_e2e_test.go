@@ -394,6 +394,7 @@ func TestRecordSweepRecordsAnEndNoSweepSaw(t *testing.T) {
 	in, completedAt := w.endUnrecorded("+15556000033", false)
 	w.sweepsFailForTaskRoutersWindow()
 	require.Nil(t, w.interaction(in.ConversationSid, w.supervisor()).RelatedTasks[0].EndedAt)
+	require.Contains(t, w.syncItems(webhooks.RecordGapMap), in.TaskSid, "its event wrote the end down")
 
 	assert.Equal(t, []string{webhooks.RecordGapKind}, e2etest.Repaired(w.Sweep(0, false)))
 	v := w.interaction(in.ConversationSid, w.supervisor())

@@ -24,13 +24,23 @@ import (
 // A task event whose record write failed on a task's end writes the end
 // down there too (rememberEnd): the sweep may fail to find it in time.
 // Items are keyed by the conversation SID for a missed close, by the task
-// SID for a missed task end. The map holds only gaps not yet recorded, so
-// its size follows the faults of the last minutes, not history; remembered
-// gaps no sweep could record expire after recordGapTTL.
+// SID for a missed task end, spread over 16 Maps by the key's last hex
+// digit: when Sync fails for a whole contact centre, every task end may
+// write a gap, and one Map allows 20 writes a second. The Maps hold only
+// gaps not yet recorded, so their size follows the faults of the last
+// minutes, not history; remembered gaps no sweep could record expire
+// after recordGapTTL.
 
 // RecordGapMap remembers what the records' sweep found a record missing,
-// where TaskRouter may soon forget it, until a sweep records it.
+// where TaskRouter may soon forget it, until a sweep records it: the kind
+// of RecordGapMaps' shards.
 const RecordGapMap = "flexhooks_record_gaps"
+
+// RecordGapMaps are every shard remembered gaps live in.
+func RecordGapMaps() []string { return claimShards(RecordGapMap) }
+
+// recordGapMapOf is the shard of a gap's key.
+func recordGapMapOf(key string) string { return claimShard(RecordGapMap, key) }
 
 // recordGapTTL bounds a remembered gap that no sweep could record.
 const recordGapTTL = 7 * 24 * time.Hour
@@ -87,7 +97,7 @@ func (s *recordSweep) remember(ctx context.Context, run *SweepRun, key string, g
 // first seen.
 func (in *Interactions) rememberGap(ctx context.Context, key string, gap any) {
 	err := retryFailed(ctx, func() error {
-		return ignoreConflict(in.tw.CreateSyncMapItem(ctx, RecordGapMap, key, gap, recordGapTTL))
+		return ignoreConflict(in.tw.CreateSyncMapItem(ctx, recordGapMapOf(key), key, gap, recordGapTTL))
 	})
 	if err != nil {
 		in.log.WarnContext(ctx, "interaction record gap could not be remembered; TaskRouter still shows it for a few minutes",
@@ -125,7 +135,7 @@ func (s *recordSweep) forgetRepaired(ctx context.Context, keys []string, err err
 		return err
 	}
 	for _, key := range keys {
-		if ferr := ignoreNotFound(s.in.tw.DeleteSyncMapItem(ctx, RecordGapMap, key)); ferr != nil {
+		if ferr := ignoreNotFound(s.in.tw.DeleteSyncMapItem(ctx, recordGapMapOf(key), key)); ferr != nil {
 			return ferr
 		}
 	}
@@ -145,8 +155,7 @@ type rememberedGaps struct {
 // checked already).
 func (s *recordSweep) sweepRemembered(ctx context.Context, run *SweepRun, listed map[string][]TaskSummary) error {
 	var items []SyncItem
-	err := run.ScanMap(ctx, RecordGapMap, func(it SyncItem) { items = append(items, it) })
-	if err != nil && !isNotFound(err) { // nothing remembered yet
+	if err := run.ScanMaps(ctx, RecordGapMaps(), func(_ string, it SyncItem) { items = append(items, it) }); err != nil {
 		return err
 	}
 	listedTasks := map[string]bool{}

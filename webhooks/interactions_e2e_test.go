@@ -155,7 +155,7 @@ func (w *recordsWorld) syncItems(mapName string) map[string]map[string]any {
 	w.t.Helper()
 	var st state // world_test.go's view of the emulator's state
 	w.State(&st)
-	shard := regexp.MustCompile("^" + regexp.QuoteMeta(mapName) + "(_[0-9a-f]{2,3})?$")
+	shard := regexp.MustCompile("^" + regexp.QuoteMeta(mapName) + "(_[0-9a-f]{1,3})?$")
 	out := map[string]map[string]any{}
 	for _, svc := range st.Sync.Services {
 		for _, m := range svc.Maps {
